@@ -1,0 +1,354 @@
+import { LifecycleEvent, newEntitlement, pathBetween, transition } from './entitlement';
+import type { EntitlementChanges } from './entitlement';
+import { AccountStatus, EventOutcome } from './model';
+import type {
+  Account,
+  Cloud,
+  Entitlement,
+  EntitlementStatus,
+  EventRecord,
+  MarketplaceSnapshot,
+  OutboxMessage,
+} from './model';
+import {
+  VENDOR_EVENT_OF,
+  VENDOR_EVENT_VERSION,
+  VendorEventType,
+  vendorEventOfNewStatus,
+} from './vendor-events';
+
+/** A record to write and the version it must still have in the store (0: must not exist). */
+export interface VersionedWrite<T> {
+  readonly next: T;
+  readonly expectedVersion: number;
+}
+
+/**
+ * Everything one inbound message changes, written in one atomic write: the event record (the
+ * dedupe key), the new state, and the outbox messages for the vendor.
+ */
+export interface Decision {
+  readonly event: EventRecord;
+  readonly account: VersionedWrite<Account> | null;
+  readonly entitlement: VersionedWrite<Entitlement> | null;
+  readonly outbox: readonly OutboxMessage[];
+}
+
+/** The marketplace answered 404: the resource no longer exists. */
+export const GONE = 'gone' as const;
+export type Gone = typeof GONE;
+
+/** An entitlement as the marketplace reports it now, mapped to the cloud-neutral model. */
+export type ObservedEntitlement = {
+  readonly accountId: string;
+  readonly productId: string;
+  readonly status: EntitlementStatus;
+  readonly snapshot: MarketplaceSnapshot;
+} & Omit<EntitlementChanges, 'snapshot' | 'tenantId'>;
+
+/** An account as the marketplace reports it now. */
+export interface ObservedAccount {
+  readonly status: Exclude<AccountStatus, 'deleted'>;
+  readonly snapshot: MarketplaceSnapshot;
+}
+
+/** What a re-read of the marketplace found for the resources a message names. */
+export interface Observation {
+  readonly account?: ObservedAccount | Gone;
+  readonly entitlement?: ObservedEntitlement | Gone;
+}
+
+/** A message, parsed at the edge into cloud-neutral terms. */
+export interface MarketplaceEventCommand {
+  readonly cloud: Cloud;
+  readonly eventId: string;
+  /** The marketplace's own event type, kept for the audit. */
+  readonly type: string;
+  readonly accountId: string | null;
+  readonly entitlementId: string | null;
+  /** What the message says happened, preferred when the marketplace's state allows it. */
+  readonly hint: LifecycleEvent | null;
+  readonly payload: unknown;
+}
+
+export interface DecisionContext {
+  readonly account: Account | null;
+  readonly entitlement: Entitlement | null;
+  readonly nowEpochMs: number;
+  readonly eventTtlSeconds: number;
+}
+
+interface Outcome<T> {
+  readonly next: T | null;
+  readonly vendorEvents: readonly VendorEventType[];
+  readonly stale: boolean;
+}
+
+const unchanged = <T>(stale = false): Outcome<T> => ({ next: null, vendorEvents: [], stale });
+
+const isOlder = (observed: MarketplaceSnapshot, stored: MarketplaceSnapshot | null): boolean =>
+  stored !== null && observed.updateTimeEpochMs < stored.updateTimeEpochMs;
+
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/** The cloud-neutral fields of an observation that the vendor cares about. */
+const changesOf = (observed: ObservedEntitlement): EntitlementChanges => {
+  const { accountId: _accountId, productId: _productId, status: _status, ...changes } = observed;
+  return changes;
+};
+
+const dataChanged = (current: Entitlement, changes: EntitlementChanges): boolean =>
+  (Object.keys(changes) as Array<keyof EntitlementChanges>).some(
+    (key) => key !== 'snapshot' && !sameJson(current[key], changes[key]),
+  );
+
+/** Picks the events that bring `current` to what the marketplace observed. */
+const eventsToward = (
+  current: Entitlement,
+  observed: ObservedEntitlement,
+  hint: LifecycleEvent | null,
+): LifecycleEvent[] | null => {
+  const path = pathBetween(current.status, observed.status);
+  if (path === null) return null;
+  if (path.length > 0) return path;
+  const changes = changesOf(observed);
+  if (hint === LifecycleEvent.renewed && current.status !== 'pending_approval') return [hint];
+  if (
+    observed.plan !== undefined &&
+    observed.plan !== current.plan &&
+    current.status === 'active'
+  ) {
+    return [LifecycleEvent.planChanged];
+  }
+  return dataChanged(current, changes) ? [LifecycleEvent.updated] : [];
+};
+
+/**
+ * Decides what an observed entitlement means for the stored one. Order-proof: an observation
+ * older than the stored snapshot changes nothing, and a newer one is reached along the state
+ * table whatever messages were lost in between.
+ */
+export const decideEntitlement = (
+  ref: { cloud: Cloud; id: string },
+  current: Entitlement | null,
+  observed: ObservedEntitlement | Gone,
+  options: { nowEpochMs: number; hint: LifecycleEvent | null; tenantId: string | null },
+): Outcome<Entitlement> => {
+  const { nowEpochMs, hint } = options;
+  if (observed === GONE) {
+    if (current === null || current.status === 'deleted') return unchanged();
+    return {
+      next: transition(current, LifecycleEvent.deleted, nowEpochMs),
+      vendorEvents: [VendorEventType.entitlementDeleted],
+      stale: false,
+    };
+  }
+  if (current === null) {
+    const created = newEntitlement(ref, { ...observed, tenantId: options.tenantId }, nowEpochMs);
+    // The vendor hears the steps a purchase first seen mid-life has already taken.
+    const path = pathBetween('pending_approval', observed.status) ?? [];
+    const first = vendorEventOfNewStatus(observed.status);
+    return {
+      next: created,
+      vendorEvents: [...(first ? [first] : []), ...path.map((event) => VENDOR_EVENT_OF[event])],
+      stale: false,
+    };
+  }
+  if (isOlder(observed.snapshot, current.snapshot)) return unchanged(true);
+  const events = eventsToward(current, observed, hint);
+  if (events === null) return unchanged();
+  const changes = { ...changesOf(observed), tenantId: current.tenantId ?? options.tenantId };
+  const next = events.reduce(
+    (entitlement, event) => transition(entitlement, event, nowEpochMs, changes),
+    current,
+  );
+  const snapshotMoved = !sameJson(current.snapshot, observed.snapshot);
+  if (events.length === 0 && !snapshotMoved) return unchanged();
+  return {
+    next: events.length === 0 ? { ...current, ...changes, updatedAtEpochMs: nowEpochMs } : next,
+    vendorEvents: events.map((event) => VENDOR_EVENT_OF[event]),
+    stale: false,
+  };
+};
+
+/** Decides what an observed account means for the stored one. */
+export const decideAccount = (
+  ref: { cloud: Cloud; id: string },
+  current: Account | null,
+  observed: ObservedAccount | Gone,
+  nowEpochMs: number,
+): Outcome<Account> => {
+  if (observed === GONE) {
+    if (current === null || current.status === AccountStatus.deleted) return unchanged();
+    // The buyer's personal data goes at once; the rest stays as an anonymised audit.
+    return {
+      next: {
+        ...current,
+        status: AccountStatus.deleted,
+        personal: null,
+        updatedAtEpochMs: nowEpochMs,
+      },
+      vendorEvents: [VendorEventType.accountDeleted],
+      stale: false,
+    };
+  }
+  if (current === null) {
+    return {
+      next: {
+        cloud: ref.cloud,
+        id: ref.id,
+        status: observed.status,
+        tenant: null,
+        signedUpAtEpochMs: null,
+        personal: null,
+        snapshot: observed.snapshot,
+        version: 0,
+        createdAtEpochMs: nowEpochMs,
+        updatedAtEpochMs: nowEpochMs,
+      },
+      vendorEvents: [],
+      stale: false,
+    };
+  }
+  if (isOlder(observed.snapshot, current.snapshot)) return unchanged(true);
+  if (current.status === AccountStatus.deleted) return unchanged();
+  // Only our verified signup activates an account; the marketplace cannot undo it.
+  const status = current.status === AccountStatus.active ? current.status : observed.status;
+  if (status === current.status && sameJson(current.snapshot, observed.snapshot)) {
+    return unchanged();
+  }
+  return {
+    next: { ...current, status, snapshot: observed.snapshot, updatedAtEpochMs: nowEpochMs },
+    vendorEvents: status !== current.status ? [VendorEventType.accountSignedUp] : [],
+    stale: false,
+  };
+};
+
+/** Outbox rows for the vendor events of one decision; ids are stable per message and index. */
+export const outboxMessagesFor = (
+  command: Pick<MarketplaceEventCommand, 'cloud' | 'eventId'>,
+  vendorEvents: readonly VendorEventType[],
+  subject: { accountId: string | null; entitlement: Entitlement | null; tenantId: string | null },
+  nowEpochMs: number,
+  startIndex = 0,
+): OutboxMessage[] =>
+  vendorEvents.map((type, index) => ({
+    id: `${command.cloud}:${command.eventId}:${startIndex + index}`,
+    type,
+    version: VENDOR_EVENT_VERSION,
+    cloud: command.cloud,
+    accountId: subject.accountId,
+    entitlementId: subject.entitlement?.id ?? null,
+    tenantId: subject.tenantId,
+    occurredAtEpochMs: nowEpochMs,
+    data: subject.entitlement
+      ? {
+          status: subject.entitlement.status,
+          plan: subject.entitlement.plan,
+          pendingPlan: subject.entitlement.pendingPlan,
+          productId: subject.entitlement.productId,
+        }
+      : {},
+    attempts: 0,
+    nextAttemptAtEpochMs: nowEpochMs,
+    lastError: null,
+  }));
+
+/**
+ * Turns one message and what the marketplace says now into the one write that records it.
+ * Pure: the same inputs always give the same decision.
+ */
+export const decideEvent = (
+  command: MarketplaceEventCommand,
+  observation: Observation,
+  context: DecisionContext,
+): Decision => {
+  const { nowEpochMs } = context;
+  const accountRef = command.accountId ? { cloud: command.cloud, id: command.accountId } : null;
+  const entitlementRef = command.entitlementId
+    ? { cloud: command.cloud, id: command.entitlementId }
+    : null;
+
+  const accountOutcome =
+    accountRef && observation.account !== undefined
+      ? decideAccount(accountRef, context.account, observation.account, nowEpochMs)
+      : unchanged<Account>();
+  const account = accountOutcome.next ?? context.account;
+  const tenantId = account?.tenant?.tenantId ?? null;
+
+  const entitlementOutcome =
+    entitlementRef && observation.entitlement !== undefined
+      ? decideEntitlement(entitlementRef, context.entitlement, observation.entitlement, {
+          nowEpochMs,
+          hint: command.hint,
+          tenantId,
+        })
+      : unchanged<Entitlement>();
+
+  const accountMessages = outboxMessagesFor(
+    command,
+    accountOutcome.vendorEvents,
+    { accountId: accountRef?.id ?? null, entitlement: null, tenantId },
+    nowEpochMs,
+  );
+  const entitlement = entitlementOutcome.next ?? context.entitlement;
+  const entitlementMessages = outboxMessagesFor(
+    command,
+    entitlementOutcome.vendorEvents,
+    {
+      accountId: entitlement?.accountId ?? accountRef?.id ?? null,
+      entitlement,
+      tenantId: entitlement?.tenantId ?? tenantId,
+    },
+    nowEpochMs,
+    accountMessages.length,
+  );
+
+  const changed = accountOutcome.next !== null || entitlementOutcome.next !== null;
+  const stale = accountOutcome.stale || entitlementOutcome.stale;
+  return {
+    event: {
+      cloud: command.cloud,
+      eventId: command.eventId,
+      type: command.type,
+      accountId: accountRef?.id ?? null,
+      entitlementId: entitlementRef?.id ?? null,
+      outcome: changed ? EventOutcome.applied : stale ? EventOutcome.stale : EventOutcome.ignored,
+      reason: changed ? null : stale ? 'older than the stored snapshot' : 'nothing changed',
+      payload: command.payload,
+      receivedAtEpochMs: nowEpochMs,
+      expiresAtEpochSeconds: Math.floor(nowEpochMs / 1000) + context.eventTtlSeconds,
+    },
+    account: accountOutcome.next
+      ? { next: accountOutcome.next, expectedVersion: context.account?.version ?? 0 }
+      : null,
+    entitlement: entitlementOutcome.next
+      ? { next: entitlementOutcome.next, expectedVersion: context.entitlement?.version ?? 0 }
+      : null,
+    outbox: [...accountMessages, ...entitlementMessages],
+  };
+};
+
+/** The decision that only records a message that cannot be processed, with the reason. */
+export const deadLetterDecision = (
+  command: Pick<MarketplaceEventCommand, 'cloud' | 'eventId' | 'type' | 'payload'>,
+  reason: string,
+  nowEpochMs: number,
+  eventTtlSeconds: number,
+): Decision => ({
+  event: {
+    cloud: command.cloud,
+    eventId: command.eventId,
+    type: command.type,
+    accountId: null,
+    entitlementId: null,
+    outcome: EventOutcome.deadLetter,
+    reason,
+    payload: command.payload,
+    receivedAtEpochMs: nowEpochMs,
+    expiresAtEpochSeconds: Math.floor(nowEpochMs / 1000) + eventTtlSeconds,
+  },
+  account: null,
+  entitlement: null,
+  outbox: [],
+});

@@ -1,0 +1,184 @@
+/**
+ * The cloud-neutral model: what we keep of every marketplace account and purchase, the audit
+ * of inbound messages, the outbox of changes the vendor must hear of, and the usage ledger.
+ * Plain data only; times are epoch milliseconds and say so in their names.
+ */
+
+export const Cloud = { gcp: 'gcp', aws: 'aws' } as const;
+export type Cloud = (typeof Cloud)[keyof typeof Cloud];
+export const CLOUDS = Object.values(Cloud);
+
+/** The raw marketplace resource a record was derived from, and when the marketplace changed it. */
+export interface MarketplaceSnapshot {
+  readonly updateTimeEpochMs: number;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+export interface AccountRef {
+  readonly cloud: Cloud;
+  /** GCP procurement account id; AWS CustomerAWSAccountId (legacy: CustomerIdentifier). */
+  readonly id: string;
+}
+
+export interface EntitlementRef {
+  readonly cloud: Cloud;
+  /** GCP entitlement id; AWS LicenseArn (legacy: `CustomerIdentifier:ProductCode`). */
+  readonly id: string;
+}
+
+/** The vendor's own tenant a marketplace account belongs to, set once the buyer signed up. */
+export interface TenantLink {
+  readonly tenantId: string;
+  readonly linkedAtEpochMs: number;
+}
+
+export const AccountStatus = {
+  pendingSignup: 'pending_signup',
+  active: 'active',
+  deleted: 'deleted',
+} as const;
+export type AccountStatus = (typeof AccountStatus)[keyof typeof AccountStatus];
+
+/** What identifies a person. Kept apart so that a purge can drop it and keep the rest. */
+export interface PersonalData {
+  readonly userIdentity?: string;
+  readonly email?: string;
+  readonly name?: string;
+}
+
+export interface Account extends AccountRef {
+  readonly status: AccountStatus;
+  readonly tenant: TenantLink | null;
+  readonly signedUpAtEpochMs: number | null;
+  readonly personal: PersonalData | null;
+  readonly snapshot: MarketplaceSnapshot | null;
+  /** Optimistic-concurrency version: 1 after the first write, +1 on every write. */
+  readonly version: number;
+  readonly createdAtEpochMs: number;
+  readonly updatedAtEpochMs: number;
+}
+
+export const EntitlementStatus = {
+  pendingApproval: 'pending_approval',
+  active: 'active',
+  pendingPlanChange: 'pending_plan_change',
+  pendingCancellation: 'pending_cancellation',
+  suspended: 'suspended',
+  cancelled: 'cancelled',
+  deleted: 'deleted',
+} as const;
+export type EntitlementStatus = (typeof EntitlementStatus)[keyof typeof EntitlementStatus];
+export const ENTITLEMENT_STATUSES = Object.values(EntitlementStatus);
+
+export interface Offer {
+  readonly id: string;
+  readonly startEpochMs: number | null;
+  readonly endEpochMs: number | null;
+  /** ISO 8601 duration such as `P1Y`, when the marketplace gives one instead of an end time. */
+  readonly duration: string | null;
+}
+
+/** One purchased contract dimension (AWS GetEntitlements `Value`). */
+export interface ContractQuantity {
+  readonly dimension: string;
+  readonly value: number | boolean | string;
+  readonly expiresAtEpochMs: number | null;
+}
+
+export interface Entitlement extends EntitlementRef {
+  readonly accountId: string;
+  readonly productId: string;
+  readonly status: EntitlementStatus;
+  readonly plan: string | null;
+  readonly pendingPlan: string | null;
+  readonly offer: Offer | null;
+  readonly pendingOffer: Offer | null;
+  readonly freeTrial: boolean;
+  readonly contract: readonly ContractQuantity[];
+  /** GCP Service Control consumer id; present only for usage-billed products. */
+  readonly usageReportingId: string | null;
+  readonly tenantId: string | null;
+  readonly snapshot: MarketplaceSnapshot | null;
+  readonly version: number;
+  readonly createdAtEpochMs: number;
+  readonly updatedAtEpochMs: number;
+}
+
+export const EventOutcome = {
+  applied: 'applied',
+  stale: 'stale',
+  ignored: 'ignored',
+  deadLetter: 'dead_letter',
+} as const;
+export type EventOutcome = (typeof EventOutcome)[keyof typeof EventOutcome];
+
+/** Every inbound message, raw: the dedupe record and the audit. Keyed by (cloud, eventId). */
+export interface EventRecord {
+  readonly cloud: Cloud;
+  readonly eventId: string;
+  readonly type: string;
+  readonly accountId: string | null;
+  readonly entitlementId: string | null;
+  readonly outcome: EventOutcome;
+  readonly reason: string | null;
+  readonly payload: unknown;
+  readonly receivedAtEpochMs: number;
+  /** When the storage engine may drop the record (DynamoDB TTL, Firestore TTL policy). */
+  readonly expiresAtEpochSeconds: number;
+}
+
+/** A change the vendor must hear of, written in the same atomic write as the change. */
+export interface OutboxMessage {
+  readonly id: string;
+  readonly type: string;
+  readonly version: number;
+  readonly cloud: Cloud;
+  readonly accountId: string | null;
+  readonly entitlementId: string | null;
+  readonly tenantId: string | null;
+  readonly occurredAtEpochMs: number;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly attempts: number;
+  /** Not delivered before this time; a claim pushes it forward by the lease. */
+  readonly nextAttemptAtEpochMs: number;
+  readonly lastError: string | null;
+}
+
+export const UsageHourState = {
+  open: 'open',
+  sealed: 'sealed',
+  sent: 'sent',
+  rejected: 'rejected',
+} as const;
+export type UsageHourState = (typeof UsageHourState)[keyof typeof UsageHourState];
+
+export interface UsageHourKey {
+  readonly cloud: Cloud;
+  readonly entitlementId: string;
+  readonly dimension: string;
+  /** UTC hour start; the hour is billed with this timestamp. */
+  readonly hourStartEpochMs: number;
+}
+
+/** The marketplace's answer for one hour. */
+export interface UsageAnswer {
+  readonly status: string;
+  readonly meteringRecordId: string | null;
+  readonly reason: string | null;
+  readonly atEpochMs: number;
+}
+
+/** One row of the usage ledger: `open` takes adds, `sealed` is frozen for sending. */
+export interface UsageHour extends UsageHourKey {
+  readonly quantity: number;
+  readonly state: UsageHourState;
+  readonly sealedAtEpochMs: number | null;
+  readonly answer: UsageAnswer | null;
+  readonly updatedAtEpochMs: number;
+}
+
+export const entitlementRefOf = (e: EntitlementRef): EntitlementRef => ({
+  cloud: e.cloud,
+  id: e.id,
+});
+export const accountRefOf = (a: AccountRef): AccountRef => ({ cloud: a.cloud, id: a.id });

@@ -1,0 +1,152 @@
+import type { Decision } from '../domain/decision';
+import type {
+  Account,
+  AccountRef,
+  Cloud,
+  Entitlement,
+  EntitlementRef,
+  EntitlementStatus,
+  EventRecord,
+  OutboxMessage,
+  UsageAnswer,
+  UsageHour,
+  UsageHourKey,
+} from '../domain/model';
+
+/** One page of a listing; pass `nextCursor` back to get the next, `null` means the end. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor: string | null;
+}
+
+export interface PageRequest {
+  /** 1 to 1,000. */
+  readonly limit: number;
+  readonly cursor?: string | null;
+}
+
+export type EntitlementQuery =
+  | { readonly by: 'account'; readonly cloud: Cloud; readonly accountId: string }
+  | { readonly by: 'tenant'; readonly tenantId: string }
+  | { readonly by: 'status'; readonly status: EntitlementStatus };
+
+/** What a message needs before deciding, read in one round trip. */
+export interface EventContext {
+  readonly eventRecorded: boolean;
+  readonly account: Account | null;
+  readonly entitlement: Entitlement | null;
+}
+
+/** Usage for one (entitlement, dimension, hour), deduplicated by the caller's usage ids. */
+export interface UsageIngest extends UsageHourKey {
+  readonly records: ReadonlyArray<{ readonly usageId: string; readonly quantity: number }>;
+  /** When the usage ids may be forgotten (TTL), in epoch seconds. */
+  readonly dedupeExpiresAtEpochSeconds: number;
+}
+
+export interface UsageIngestResult {
+  /** Usage ids added now. */
+  readonly accepted: readonly string[];
+  /** Usage ids seen before: already counted, not added again. */
+  readonly duplicates: readonly string[];
+  /** The hour's total after this add. */
+  readonly quantity: number;
+}
+
+export interface OutboxClaim {
+  readonly nowEpochMs: number;
+  readonly limit: number;
+  /** How long a claimed message stays invisible to other claimers. */
+  readonly leaseMs: number;
+}
+
+/**
+ * The one storage port. Two adapters implement it (DynamoDB, Firestore) and both pass
+ * `describeStoreContract`. Reads return `null` for a missing record. Writes are conditional on
+ * the version the caller read; a lost race throws `ConcurrencyConflictError` carrying the
+ * record as it is now. Every write validates keys and sizes first and throws
+ * `ValidationError` before touching the engine. Engine outages throw `StoreUnavailableError`.
+ */
+export interface Store {
+  getAccount(ref: AccountRef): Promise<Account | null>;
+  getEntitlement(ref: EntitlementRef): Promise<Entitlement | null>;
+  getEvent(cloud: Cloud, eventId: string): Promise<EventRecord | null>;
+
+  /**
+   * Writes `account` if the stored version still is `expectedVersion` (0: it must not exist).
+   *
+   * @returns the account as stored, with its new version.
+   * @throws ConcurrencyConflictError carrying the current account.
+   */
+  putAccount(account: Account, expectedVersion: number): Promise<Account>;
+
+  /** As {@link Store.putAccount}, for an entitlement. */
+  putEntitlement(entitlement: Entitlement, expectedVersion: number): Promise<Entitlement>;
+
+  /** Whether the message was recorded, and the account and entitlement it names: one read. */
+  loadEventContext(input: {
+    cloud: Cloud;
+    eventId: string;
+    accountId: string | null;
+    entitlementId: string | null;
+  }): Promise<EventContext>;
+
+  /**
+   * Writes the event record, the new account and entitlement and the outbox rows in one atomic
+   * write. Nothing is written when any part fails.
+   *
+   * @returns `duplicate` (and writes nothing) when the event id is already recorded.
+   * @throws ConcurrencyConflictError when the account or entitlement changed since it was read.
+   */
+  applyDecision(decision: Decision): Promise<'applied' | 'duplicate'>;
+
+  /** Entitlements by account, tenant or status, in a stable order, a page at a time. */
+  listEntitlements(query: EntitlementQuery, page: PageRequest): Promise<Page<Entitlement>>;
+
+  /**
+   * Adds the records' quantities to the hour atomically, each usage id at most once ever.
+   *
+   * @throws UsageHourSealedError when the hour was sealed for sending.
+   */
+  addUsage(ingest: UsageIngest): Promise<UsageIngestResult>;
+
+  getUsageHour(key: UsageHourKey): Promise<UsageHour | null>;
+
+  /**
+   * Hours of `cloud` that closed before `beforeEpochMs` (their end is at or before it) and were
+   * neither sent nor rejected, oldest first.
+   */
+  listUnsentUsageHours(
+    query: { cloud: Cloud; beforeEpochMs: number },
+    page: PageRequest,
+  ): Promise<Page<UsageHour>>;
+
+  /**
+   * Freezes an hour for sending: no add changes it afterwards, so a re-send after a crash
+   * carries the same quantity. Sealing a sealed hour returns it unchanged.
+   *
+   * @throws NotFoundError when the hour has no row.
+   */
+  sealUsageHour(key: UsageHourKey, nowEpochMs: number): Promise<UsageHour>;
+
+  /** Records the marketplace's answer for a sealed hour: `sent` or `rejected` are final. */
+  markUsageHour(
+    key: UsageHourKey,
+    state: 'sent' | 'rejected',
+    answer: UsageAnswer,
+  ): Promise<UsageHour>;
+
+  /**
+   * Claims up to `limit` messages due at `nowEpochMs`, oldest first, hiding them from other
+   * claimers for `leaseMs` and counting the attempt.
+   */
+  claimOutbox(claim: OutboxClaim): Promise<OutboxMessage[]>;
+
+  getOutboxMessage(id: string): Promise<OutboxMessage | null>;
+
+  /** Delivered: the message leaves the due list for good. */
+  ackOutbox(id: string): Promise<void>;
+
+  /** Not delivered: try again at `atEpochMs`, remembering why it failed. */
+  retryOutboxAt(id: string, atEpochMs: number, lastError: string): Promise<void>;
+}
