@@ -27,6 +27,7 @@ export default tseslint.config(
   {
     // SDKs belong to adapters only.
     files: ['shared/domain/**/*.ts', 'shared/app/**/*.ts', 'shared/ports/**/*.ts'],
+    ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -45,6 +46,7 @@ export default tseslint.config(
   {
     // The domain is pure: no SDK, no platform, no environment, no clock.
     files: ['shared/domain/**/*.ts'],
+    ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

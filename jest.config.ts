@@ -7,6 +7,8 @@ const ignored = ['/node_modules/', '/.serverless/', '/.esbuild/', '/.local/'];
 const config: Config = {
   // Two cores: one worker per core keeps DynamoDB Local and the tests from starving each other.
   maxWorkers: 2,
+  // Integration cases page through 1,000 rows on a shared machine; jest reads this only here.
+  testTimeout: 60_000,
   projects: [
     {
       displayName: 'unit',
@@ -23,7 +25,6 @@ const config: Config = {
       testPathIgnorePatterns: ignored,
       globalSetup: '<rootDir>/test/engines/global-setup.ts',
       globalTeardown: '<rootDir>/test/engines/global-teardown.ts',
-      testTimeout: 60_000,
     },
   ],
 };

@@ -89,7 +89,19 @@ const unchanged = <T>(stale = false): Outcome<T> => ({ next: null, vendorEvents:
 const isOlder = (observed: MarketplaceSnapshot, stored: MarketplaceSnapshot | null): boolean =>
   stored !== null && observed.updateTimeEpochMs < stored.updateTimeEpochMs;
 
-const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** Plain data in a form that ignores key order: stores do not keep the order of map keys. */
+const canonical = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+  );
+};
+
+const sameJson = (a: unknown, b: unknown): boolean =>
+  JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 
 /** The cloud-neutral fields of an observation that the vendor cares about. */
 const changesOf = (observed: ObservedEntitlement): EntitlementChanges => {

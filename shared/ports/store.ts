@@ -42,6 +42,8 @@ export interface UsageIngest extends UsageHourKey {
   readonly records: ReadonlyArray<{ readonly usageId: string; readonly quantity: number }>;
   /** When the usage ids may be forgotten (TTL), in epoch seconds. */
   readonly dedupeExpiresAtEpochSeconds: number;
+  /** Stamped on the hour as `updatedAtEpochMs`. */
+  readonly nowEpochMs: number;
 }
 
 export interface UsageIngestResult {
@@ -104,9 +106,13 @@ export interface Store {
   listEntitlements(query: EntitlementQuery, page: PageRequest): Promise<Page<Entitlement>>;
 
   /**
-   * Adds the records' quantities to the hour atomically, each usage id at most once ever.
+   * Adds the records' quantities to the hour, each usage id at most once ever, whatever hour
+   * or entitlement it comes with (a usage id names one record of the vendor's). The add is
+   * atomic per chunk of records (about a hundred); a retry of a call that failed part-way counts
+   * nothing twice, since the chunks already added answer as duplicates. A retry whose usage ids
+   * were all counted is answered even once the hour is sealed.
    *
-   * @throws UsageHourSealedError when the hour was sealed for sending.
+   * @throws UsageHourSealedError when the hour was sealed and any record is new.
    */
   addUsage(ingest: UsageIngest): Promise<UsageIngestResult>;
 
@@ -129,7 +135,12 @@ export interface Store {
    */
   sealUsageHour(key: UsageHourKey, nowEpochMs: number): Promise<UsageHour>;
 
-  /** Records the marketplace's answer for a sealed hour: `sent` or `rejected` are final. */
+  /**
+   * Records the marketplace's answer for a sealed hour: `sent` or `rejected` are final.
+   *
+   * @throws NotFoundError when the hour has no row.
+   * @throws ConcurrencyConflictError carrying the hour when it is not sealed.
+   */
   markUsageHour(
     key: UsageHourKey,
     state: 'sent' | 'rejected',
@@ -144,9 +155,18 @@ export interface Store {
 
   getOutboxMessage(id: string): Promise<OutboxMessage | null>;
 
-  /** Delivered: the message leaves the due list for good. */
+  /**
+   * Delivered: the message leaves the due list for good.
+   *
+   * @throws NotFoundError when no message has that id.
+   */
   ackOutbox(id: string): Promise<void>;
 
-  /** Not delivered: try again at `atEpochMs`, remembering why it failed. */
+  /**
+   * Not delivered: try again at `atEpochMs`, remembering why it failed. A message acked in the
+   * meantime (a claimer whose lease ran out) stays delivered.
+   *
+   * @throws NotFoundError when no message has that id.
+   */
   retryOutboxAt(id: string, atEpochMs: number, lastError: string): Promise<void>;
 }

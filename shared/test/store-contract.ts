@@ -43,6 +43,7 @@ const ingest = (key: UsageHourKey, records: Array<[string, number]>) => ({
   ...key,
   records: records.map(([usageId, quantity]) => ({ usageId, quantity })),
   dedupeExpiresAtEpochSeconds: Math.floor(T0 / 1000) + 86_400,
+  nowEpochMs: T0,
 });
 
 /**
@@ -434,6 +435,33 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
         expect((await store.getUsageHour(key))?.quantity).toBe(6);
       });
 
+      it('counts a usage id once whatever hour or entitlement it comes with', async () => {
+        const u = `global-${randomUUID()}`;
+        const key = aUsageKey();
+        await store.addUsage(ingest(key, [[u, 4]]));
+        const elsewhere = aUsageKey({ hourStartEpochMs: HOUR - HOUR_MS });
+        const again = await store.addUsage(ingest(elsewhere, [[u, 4]]));
+        expect(again.duplicates).toEqual([u]);
+        expect(await store.getUsageHour(elsewhere)).toBeNull();
+        expect((await store.getUsageHour(key))?.quantity).toBe(4);
+      });
+
+      it('stamps the hour with the time of the add', async () => {
+        const key = aUsageKey();
+        await store.addUsage({ ...ingest(key, [[`t-${randomUUID()}`, 1]]), nowEpochMs: T0 + 42 });
+        expect((await store.getUsageHour(key))?.updatedAtEpochMs).toBe(T0 + 42);
+      });
+
+      it('answers a retry of counted usage ids after the hour was sealed', async () => {
+        const key = aUsageKey();
+        const u = `sealed-retry-${randomUUID()}`;
+        await store.addUsage(ingest(key, [[u, 2]]));
+        await store.sealUsageHour(key, T0);
+        const retry = await store.addUsage(ingest(key, [[u, 2]]));
+        expect(retry).toMatchObject({ accepted: [], duplicates: [u] });
+        expect((await store.getUsageHour(key))?.quantity).toBe(2);
+      });
+
       it('sums 50 concurrent adds exactly', async () => {
         const key = aUsageKey();
         await Promise.all(
@@ -485,8 +513,12 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
         expect(await store.getUsageHour(key)).toEqual(sent);
       });
 
-      it('refuses to seal an hour with no usage and to mark an hour not sealed', async () => {
+      it('refuses to seal or mark an hour with no usage and to mark an hour not sealed', async () => {
         await expect(store.sealUsageHour(aUsageKey(), T0)).rejects.toBeInstanceOf(NotFoundError);
+        const none = { status: 'Success', meteringRecordId: null, reason: null, atEpochMs: T0 };
+        await expect(store.markUsageHour(aUsageKey(), 'sent', none)).rejects.toBeInstanceOf(
+          NotFoundError,
+        );
         const key = aUsageKey();
         await store.addUsage(ingest(key, [[`o-${randomUUID()}`, 1]]));
         const answer = { status: 'Success', meteringRecordId: null, reason: null, atEpochMs: T0 };
@@ -587,6 +619,21 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
           leaseMs: 10,
         });
         expect(later.map((m) => m.id)).not.toContain(message!.id);
+      });
+
+      it('refuses to ack or retry an unknown message, and keeps an acked one delivered', async () => {
+        await expect(store.ackOutbox(`missing-${randomUUID()}`)).rejects.toBeInstanceOf(
+          NotFoundError,
+        );
+        await expect(
+          store.retryOutboxAt(`missing-${randomUUID()}`, T0, 'x'),
+        ).rejects.toBeInstanceOf(NotFoundError);
+        const at = T0 + 70 * HOUR_MS + Math.floor(Math.random() * 1e6);
+        const [message] = await written(1, at);
+        await store.ackOutbox(message!.id);
+        await store.retryOutboxAt(message!.id, at, 'lease ran out');
+        const claimed = await store.claimOutbox({ nowEpochMs: at + 1, limit: 1_000, leaseMs: 10 });
+        expect(claimed.map((m) => m.id)).not.toContain(message!.id);
       });
 
       contention('hands each due message to exactly one of 4 concurrent claimers', async () => {

@@ -8,6 +8,8 @@ import type { EnginesHandle } from './engines';
  * are from the environment, which jest's workers inherit.
  */
 export default async function globalSetup(): Promise<void> {
+  // The Firestore client otherwise probes for a Google Cloud metadata server on every start.
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
   const [dynamo, firestore] = await Promise.all([
     startDynamoDbLocal(),
     startFirestoreEmulator(process.env),

@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { DescribeTimeToLiveCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { StoreUnavailableError, ValidationError } from '../../domain/errors';
+import type { UsageHourKey } from '../../domain/model';
+import { aDecision, anEntitlement, anEventRecord, anOutboxMessage, T0 } from '../../test/builders';
+import { describeStoreContract } from '../../test/store-contract';
+import { uniqueName } from '../../../test/engines/engines';
+import { dynamoDbStoreUnderTest, freshDynamoDbTable } from '../../../test/support/stores';
+import { createDynamoDbStore, createTable } from './index';
+import { outboxDueSortKey, partitions, unsentSortKey } from './items';
+import { INDEXES, TTL_ATTRIBUTE } from './table';
+import { MAX_DECISION_OUTBOX } from './validation';
+
+describeStoreContract('DynamoDB Local', dynamoDbStoreUnderTest);
+
+describe('DynamoDB store: what the table holds', () => {
+  let table: Awaited<ReturnType<typeof freshDynamoDbTable>>;
+  beforeAll(async () => {
+    table = await freshDynamoDbTable();
+  });
+  afterAll(async () => table?.drop());
+
+  const rawItem = async (pk: string, sk: string) =>
+    (
+      await table.client.send(
+        new GetCommand({ TableName: table.tableName, Key: { pk, sk }, ConsistentRead: true }),
+      )
+    ).Item;
+
+  const inListsIndex = async (partition: string, sortKey: string) =>
+    (
+      await table.client.send(
+        new QueryCommand({
+          TableName: table.tableName,
+          IndexName: INDEXES.lists.name,
+          KeyConditionExpression: '#pk = :pk AND #sk = :sk',
+          ExpressionAttributeNames: { '#pk': INDEXES.lists.pk, '#sk': INDEXES.lists.sk },
+          ExpressionAttributeValues: { ':pk': partition, ':sk': sortKey },
+        }),
+      )
+    ).Items ?? [];
+
+  it('is created again without error and has TTL on expiresAt', async () => {
+    expect(await createTable(table.client, table.tableName)).toBe(false);
+    const ttl = await table.client.send(
+      new DescribeTimeToLiveCommand({ TableName: table.tableName }),
+    );
+    expect(ttl.TimeToLiveDescription?.AttributeName).toBe(TTL_ATTRIBUTE);
+  });
+
+  it('keeps an event expiry once, as the TTL attribute in epoch seconds', async () => {
+    const event = anEventRecord();
+    await table.store.applyDecision(aDecision({ event }));
+    const item = await rawItem(`EVT#gcp#${event.eventId}`, 'EVT');
+    expect(item?.[TTL_ATTRIBUTE]).toBe(event.expiresAtEpochSeconds);
+    expect(item).not.toHaveProperty('expiresAtEpochSeconds');
+    expect(await table.store.getEvent('gcp', event.eventId)).toEqual(event);
+  });
+
+  it('drops an acked outbox message from the due index and keeps the row', async () => {
+    const message = anOutboxMessage({ nextAttemptAtEpochMs: T0 - 7 });
+    await table.store.applyDecision(aDecision({ outbox: [message] }));
+    const sortKey = outboxDueSortKey(message.nextAttemptAtEpochMs, message.id);
+    expect(await inListsIndex(partitions.outboxDue, sortKey)).toHaveLength(1);
+    await table.store.ackOutbox(message.id);
+    expect(await inListsIndex(partitions.outboxDue, sortKey)).toHaveLength(0);
+    const row = await rawItem(`OUT#${message.id}`, 'OUT');
+    expect(row).toBeDefined();
+    expect(row).not.toHaveProperty(INDEXES.lists.pk);
+    expect(await table.store.getOutboxMessage(message.id)).toEqual(message);
+    // A late retry from a claimer whose lease ran out does not bring it back.
+    await table.store.retryOutboxAt(message.id, T0, 'timeout');
+    expect(await inListsIndex(partitions.outboxDue, sortKey)).toHaveLength(0);
+    expect(await table.store.getOutboxMessage(message.id)).toEqual(message);
+  });
+
+  it('drops a sent hour from the unsent index', async () => {
+    const key: UsageHourKey = {
+      cloud: 'aws',
+      entitlementId: `l-${randomUUID()}`,
+      dimension: 'requests',
+      hourStartEpochMs: Date.UTC(2026, 10, 22, 3),
+    };
+    await table.store.addUsage({
+      ...key,
+      records: [{ usageId: `u-${randomUUID()}`, quantity: 2 }],
+      dedupeExpiresAtEpochSeconds: 1,
+      nowEpochMs: 0,
+    });
+    const partition = partitions.unsentUsage('aws');
+    expect(await inListsIndex(partition, unsentSortKey(key))).toHaveLength(1);
+    await table.store.sealUsageHour(key, T0);
+    expect(await inListsIndex(partition, unsentSortKey(key))).toHaveLength(1);
+    await table.store.markUsageHour(key, 'rejected', {
+      status: 'CustomerNotSubscribed',
+      meteringRecordId: null,
+      reason: 'not subscribed',
+      atEpochMs: T0,
+    });
+    expect(await inListsIndex(partition, unsentSortKey(key))).toHaveLength(0);
+  });
+
+  it('refuses a decision with more outbox rows than one transaction holds, writing nothing', async () => {
+    const decision = aDecision({
+      outbox: Array.from({ length: MAX_DECISION_OUTBOX + 1 }, () => anOutboxMessage()),
+    });
+    await expect(table.store.applyDecision(decision)).rejects.toBeInstanceOf(ValidationError);
+    expect(await table.store.getEvent('gcp', decision.event.eventId)).toBeNull();
+    const full = aDecision({
+      outbox: Array.from({ length: MAX_DECISION_OUTBOX }, () => anOutboxMessage()),
+    });
+    expect(await table.store.applyDecision(full)).toBe('applied');
+  });
+
+  it('refuses a cursor of another listing', async () => {
+    const tenantId = `tenant-${randomUUID()}`;
+    await Promise.all([1, 2].map(() => table.store.putEntitlement(anEntitlement({ tenantId }), 0)));
+    const first = await table.store.listEntitlements({ by: 'tenant', tenantId }, { limit: 1 });
+    expect(first.nextCursor).not.toBeNull();
+    await expect(
+      table.store.listEntitlements(
+        { by: 'tenant', tenantId: `${tenantId}-other` },
+        { limit: 1, cursor: first.nextCursor },
+      ),
+    ).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('reports an unreachable engine as StoreUnavailableError with the SDK error as cause', async () => {
+    const unreachable = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: 'http://127.0.0.1:1',
+        region: 'us-east-1',
+        maxAttempts: 1,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
+    );
+    const store = createDynamoDbStore(unreachable, { tableName: table.tableName });
+    const error = await store.getEvent('aws', 'e-1').catch((e: unknown) => e);
+    unreachable.destroy();
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as StoreUnavailableError).retryable).toBe(true);
+    expect((error as Error).cause).toBeDefined();
+  });
+
+  it('reports a missing table as StoreUnavailableError', async () => {
+    const store = createDynamoDbStore(table.client, { tableName: uniqueName('missing') });
+    await expect(store.getAccount({ cloud: 'gcp', id: 'a' })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
+  });
+});

@@ -1,0 +1,900 @@
+import {
+  BatchGetCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { Decision } from '../../domain/decision';
+import {
+  ConcurrencyConflictError,
+  NotFoundError,
+  StoreUnavailableError,
+  UsageHourSealedError,
+  ValidationError,
+} from '../../domain/errors';
+import { assertKey } from '../../domain/limits';
+import type { Cloud, UsageAnswer, UsageHour, UsageHourKey } from '../../domain/model';
+import { toIsoHour } from '../../domain/time';
+import type {
+  EntitlementQuery,
+  OutboxClaim,
+  Page,
+  PageRequest,
+  Store,
+  UsageIngest,
+  UsageIngestResult,
+} from '../../ports/store';
+import { decodeCursor, encodeCursor } from './cursor';
+import {
+  cancellationReasons,
+  conditionFailureItem,
+  isConditionFailure,
+  isTransactionCanceled,
+  isTransactionConflict,
+  toStoreError,
+} from './engine-errors';
+import type { CancellationReason } from './engine-errors';
+import {
+  accountFromItem,
+  accountKey,
+  accountToItem,
+  entitlementFromItem,
+  entitlementKey,
+  entitlementToItem,
+  eventFromItem,
+  eventKey,
+  eventToItem,
+  outboxDueBefore,
+  outboxDueSortKey,
+  outboxFromItem,
+  outboxKey,
+  outboxToItem,
+  partitions,
+  unsentEndedBy,
+  unsentSortKey,
+  USAGE_HOUR_ENTITY,
+  usageHourFromItem,
+  usageHourKey,
+  usageIdKey,
+  usageIdToItem,
+} from './items';
+import type { Item, TableKey } from './items';
+import { INDEXES } from './table';
+import type { IndexSpec } from './table';
+import {
+  MAX_HOUR_START_EPOCH_MS,
+  MAX_TRANSACTION_ITEMS,
+  assertCloud,
+  assertEpochMs,
+  assertExpectedVersion,
+  assertRef,
+  validateAccount,
+  validateAnswer,
+  validateDecision,
+  validateEntitlement,
+  validateEntitlementQuery,
+  validateEventKey,
+  validateOutboxClaim,
+  validateOutboxRetry,
+  validatePage,
+  validateUsageIngest,
+  validateUsageKey,
+} from './validation';
+
+export interface DynamoDbStoreOptions {
+  readonly tableName: string;
+}
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** BatchGetItem reads at most 100 keys a request. */
+const MAX_BATCH_GET_KEYS = 100;
+/** One transaction of usage: these many usage-id markers and the hour's update. */
+const USAGE_IDS_PER_TRANSACTION = MAX_TRANSACTION_ITEMS - 1;
+/** Attempts when transactions collide (`TransactionConflict`) before giving up. */
+const DECISION_ATTEMPTS = 4;
+/** Usage adds pile onto one hot item by design, so they wait out more collisions. */
+const USAGE_ATTEMPTS = 10;
+/** Attempts of a single-item write that met a transaction in flight on its item. */
+const SINGLE_WRITE_ATTEMPTS = 3;
+/** Attempts to drain BatchGetItem's UnprocessedKeys (throttling) before calling it an outage. */
+const BATCH_GET_ATTEMPTS = 6;
+/** Concurrent conditional updates of one claim: enough to overlap round trips, not a flood. */
+const CLAIM_CONCURRENCY = 16;
+const BACKOFF_BASE_MS = 20;
+const BACKOFF_MAX_MS = 1_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Full jitter, so colliding writers spread out instead of colliding again in step. */
+const backoff = (attempt: number): Promise<void> =>
+  sleep(Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt));
+
+const describeHour = (key: UsageHourKey): string =>
+  `${key.cloud}/${key.entitlementId}/${key.dimension}/${toIsoHour(key.hourStartEpochMs)}`;
+
+const keyId = (key: TableKey): string => `${key.pk}\u0000${key.sk}`;
+
+const conditionFailed = (reason: CancellationReason | undefined): boolean =>
+  reason?.code === 'ConditionalCheckFailed';
+
+/** Runs `fn` over `items` with at most `concurrency` in flight, keeping the input order. */
+const mapLimited = async <T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> => {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const index = next;
+      next += 1;
+      try {
+        results[index] = await fn(items[index] as T);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+};
+
+interface Condition {
+  readonly ConditionExpression: string;
+  readonly ExpressionAttributeNames?: Record<string, string>;
+  readonly ExpressionAttributeValues?: Record<string, unknown>;
+}
+
+/** `attribute_not_exists` for a create (version 0), otherwise the version the caller read. */
+const versionCondition = (expectedVersion: number): Condition =>
+  expectedVersion === 0
+    ? { ConditionExpression: 'attribute_not_exists(pk)' }
+    : {
+        ConditionExpression: '#version = :expectedVersion',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':expectedVersion': expectedVersion },
+      };
+
+/**
+ * The `Store` port on one DynamoDB table (layout in `table.ts`). Reads are strongly
+ * consistent except listings, which read global secondary indexes (eventually consistent in
+ * AWS, so a record written a moment ago may be missing from a listing).
+ */
+export const createDynamoDbStore = (
+  client: DynamoDBDocumentClient,
+  options: DynamoDbStoreOptions,
+): Store => {
+  const TableName = options.tableName;
+
+  /**
+   * Sends one request. A single-item write that meets a transaction in flight on its item is
+   * refused outright and is safe to repeat, so it is, a few times. Condition failures,
+   * cancelled transactions and lasting collisions come back raw for the caller to read (only
+   * it knows which record to report); everything else becomes the port's errors.
+   */
+  const run = async <T>(operation: string, request: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await request();
+      } catch (error) {
+        if (isTransactionConflict(error) && attempt < SINGLE_WRITE_ATTEMPTS) {
+          await backoff(attempt);
+          continue;
+        }
+        const forCaller =
+          isConditionFailure(error) || isTransactionCanceled(error) || isTransactionConflict(error);
+        throw forCaller ? error : toStoreError(error, operation);
+      }
+    }
+  };
+
+  const getItem = async (key: TableKey, operation: string): Promise<Item | undefined> => {
+    const output = await run(operation, () =>
+      client.send(new GetCommand({ TableName, Key: key, ConsistentRead: true })),
+    );
+    return output.Item;
+  };
+
+  /** Reads many items by key, strongly consistent; the answer is keyed by `keyId`. */
+  const batchGet = async (keys: readonly TableKey[]): Promise<Map<string, Item>> => {
+    const found = new Map<string, Item>();
+    for (let start = 0; start < keys.length; start += MAX_BATCH_GET_KEYS) {
+      let pending: Array<Record<string, unknown>> = keys
+        .slice(start, start + MAX_BATCH_GET_KEYS)
+        .map((key) => ({ ...key }));
+      for (let attempt = 1; pending.length > 0; attempt += 1) {
+        if (attempt > BATCH_GET_ATTEMPTS) {
+          throw new StoreUnavailableError('DynamoDB kept items of a batch read unprocessed');
+        }
+        if (attempt > 1) await backoff(attempt);
+        const output = await run('batch get', () =>
+          client.send(
+            new BatchGetCommand({
+              RequestItems: { [TableName]: { Keys: pending, ConsistentRead: true } },
+            }),
+          ),
+        );
+        for (const item of output.Responses?.[TableName] ?? []) {
+          found.set(keyId(item as unknown as TableKey), item);
+        }
+        pending = output.UnprocessedKeys?.[TableName]?.Keys ?? [];
+      }
+    }
+    return found;
+  };
+
+  /** Reads a record for a conflict: what the failed condition saw, else a fresh read. */
+  const currentOf = async <T>(
+    seen: Item | undefined,
+    key: TableKey,
+    fromItem: (item: Item) => T,
+    operation: string,
+  ): Promise<T | null> => {
+    const item = seen ?? (await getItem(key, operation));
+    return item ? fromItem(item) : null;
+  };
+
+  const putVersioned = async <T extends { version: number }>(
+    what: string,
+    next: T,
+    expectedVersion: number,
+    toItem: (record: T) => Item,
+    fromItem: (item: Item) => T,
+    key: TableKey,
+  ): Promise<T> => {
+    const stored = { ...next, version: expectedVersion + 1 };
+    try {
+      await run(`put ${what}`, () =>
+        client.send(
+          new PutCommand({
+            TableName,
+            Item: toItem(stored),
+            ...versionCondition(expectedVersion),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+      return stored;
+    } catch (error) {
+      if (!isConditionFailure(error) && !isTransactionConflict(error)) {
+        throw toStoreError(error, `put ${what}`);
+      }
+      // The SDK error holds the item as raw AttributeValues: the conflict carries it mapped.
+      const current = await currentOf(conditionFailureItem(error), key, fromItem, `get ${what}`);
+      throw new ConcurrencyConflictError<T>(
+        `${what} is no longer at version ${expectedVersion}`,
+        current,
+      );
+    }
+  };
+
+  /** Pages through one index partition until `limit` items or its end. */
+  const queryPage = async <T>(
+    index: IndexSpec,
+    partition: string,
+    page: PageRequest,
+    fromItem: (item: Item) => T,
+    sortKeyBelow?: string,
+  ): Promise<Page<T>> => {
+    validatePage(page);
+    let startKey: Record<string, unknown> | undefined =
+      page.cursor === undefined || page.cursor === null
+        ? undefined
+        : decodeCursor(page.cursor, index, partition);
+    const items: T[] = [];
+    // A page can come back short (1 MB read limit) and still have more behind it.
+    do {
+      const output = await run('query', () =>
+        client.send(
+          new QueryCommand({
+            TableName,
+            IndexName: index.name,
+            KeyConditionExpression:
+              sortKeyBelow === undefined ? '#pk = :pk' : '#pk = :pk AND #sk < :below',
+            ExpressionAttributeNames: {
+              '#pk': index.pk,
+              ...(sortKeyBelow === undefined ? {} : { '#sk': index.sk }),
+            },
+            ExpressionAttributeValues: {
+              ':pk': partition,
+              ...(sortKeyBelow === undefined ? {} : { ':below': sortKeyBelow }),
+            },
+            Limit: page.limit - items.length,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      items.push(...(output.Items ?? []).map(fromItem));
+      startKey = output.LastEvaluatedKey;
+    } while (startKey !== undefined && items.length < page.limit);
+    return { items, nextCursor: startKey === undefined ? null : encodeCursor(startKey) };
+  };
+
+  const applyDecision = async (decision: Decision): Promise<'applied' | 'duplicate'> => {
+    validateDecision(decision);
+    type Role = 'event' | 'account' | 'entitlement' | 'outbox';
+    const roles: Role[] = ['event'];
+    const transactItems: TransactItem[] = [
+      {
+        Put: {
+          TableName,
+          Item: eventToItem(decision.event),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    ];
+    if (decision.account) {
+      const { next, expectedVersion } = decision.account;
+      roles.push('account');
+      transactItems.push({
+        Put: {
+          TableName,
+          Item: accountToItem({ ...next, version: expectedVersion + 1 }),
+          ...versionCondition(expectedVersion),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      });
+    }
+    if (decision.entitlement) {
+      const { next, expectedVersion } = decision.entitlement;
+      roles.push('entitlement');
+      transactItems.push({
+        Put: {
+          TableName,
+          Item: entitlementToItem({ ...next, version: expectedVersion + 1 }),
+          ...versionCondition(expectedVersion),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      });
+    }
+    for (const message of decision.outbox) {
+      roles.push('outbox');
+      transactItems.push({
+        Put: {
+          TableName,
+          Item: outboxToItem(message),
+          // Never overwrite a row that may already have been delivered.
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
+    }
+
+    const reasonOf = (role: Role, reasons: readonly CancellationReason[]) =>
+      reasons[roles.indexOf(role)];
+
+    /**
+     * The conflict to raise, carrying the record that moved. When both moved, or neither
+     * (collisions only), the entitlement wins: it is the decision's subject, and the caller
+     * reloads both before deciding again anyway.
+     */
+    const conflict = async (
+      reasons: readonly CancellationReason[],
+      why: string,
+    ): Promise<ConcurrencyConflictError> => {
+      const entitlementReason = reasonOf('entitlement', reasons);
+      const accountReason = reasonOf('account', reasons);
+      if (
+        decision.entitlement &&
+        (conditionFailed(entitlementReason) || !conditionFailed(accountReason))
+      ) {
+        const current = await currentOf(
+          conditionFailed(entitlementReason) ? entitlementReason?.item : undefined,
+          entitlementKey(decision.entitlement.next),
+          entitlementFromItem,
+          'get entitlement',
+        );
+        return new ConcurrencyConflictError(`entitlement ${why}`, current);
+      }
+      if (decision.account) {
+        const current = await currentOf(
+          conditionFailed(accountReason) ? accountReason?.item : undefined,
+          accountKey(decision.account.next),
+          accountFromItem,
+          'get account',
+        );
+        return new ConcurrencyConflictError(`account ${why}`, current);
+      }
+      return new ConcurrencyConflictError(`decision ${why}`, null);
+    };
+
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await run('apply decision', () =>
+          client.send(new TransactWriteCommand({ TransactItems: transactItems })),
+        );
+        return 'applied';
+      } catch (error) {
+        if (!isTransactionCanceled(error)) throw toStoreError(error, 'apply decision');
+        const reasons = cancellationReasons(error);
+        if (reasons === undefined) {
+          throw new StoreUnavailableError('DynamoDB cancelled the decision without reasons', {
+            cause: error,
+          });
+        }
+        if (conditionFailed(reasonOf('event', reasons))) return 'duplicate';
+        if (
+          conditionFailed(reasonOf('account', reasons)) ||
+          conditionFailed(reasonOf('entitlement', reasons))
+        ) {
+          throw await conflict(reasons, 'changed since it was read');
+        }
+        const takenOutbox = roles.findIndex(
+          (role, index) => role === 'outbox' && conditionFailed(reasons[index]),
+        );
+        if (takenOutbox >= 0) {
+          const index = takenOutbox - (roles.length - decision.outbox.length);
+          throw new ValidationError(`outbox message ${decision.outbox[index]?.id} already exists`, {
+            path: `outbox[${index}].id`,
+          });
+        }
+        if (reasons.some((reason) => reason.code === 'TransactionConflict')) {
+          if (attempt < DECISION_ATTEMPTS) {
+            await backoff(attempt);
+            continue;
+          }
+          throw await conflict(reasons, 'kept colliding with concurrent writes');
+        }
+        if (reasons.some((reason) => reason.code === 'ValidationError')) {
+          throw new ValidationError('DynamoDB refused the decision', { cause: error });
+        }
+        throw new StoreUnavailableError('DynamoDB cancelled the decision', { cause: error });
+      }
+    }
+  };
+
+  /** The usage ids among `usageIds` that already have a marker. */
+  const knownUsageIds = async (usageIds: readonly string[]): Promise<Set<string>> => {
+    const found = await batchGet(usageIds.map(usageIdKey));
+    return new Set(usageIds.filter((usageId) => found.has(keyId(usageIdKey(usageId)))));
+  };
+
+  /**
+   * Counts one chunk of new usage ids in one transaction: a marker per id (absent until now)
+   * and the hour's sum, so an id is counted exactly when its marker exists.
+   *
+   * @returns the ids counted; the rest turned out to be counted by a concurrent call.
+   */
+  const addUsageChunk = async (
+    ingest: UsageIngest,
+    quantities: ReadonlyMap<string, number>,
+    chunk: readonly string[],
+  ): Promise<string[]> => {
+    let pending = [...chunk];
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      const sum = pending.reduce((total, usageId) => total + (quantities.get(usageId) ?? 0), 0);
+      const transactItems: TransactItem[] = [
+        ...pending.map((usageId): TransactItem => ({
+          Put: {
+            TableName,
+            Item: usageIdToItem(
+              usageId,
+              ingest,
+              quantities.get(usageId) ?? 0,
+              ingest.dedupeExpiresAtEpochSeconds,
+            ),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        })),
+        {
+          Update: {
+            TableName,
+            Key: usageHourKey(ingest),
+            // The identity and index keys are rewritten with the same values on every add:
+            // cheaper than a first-add branch, and an open hour is always on the unsent list.
+            UpdateExpression:
+              'SET #entity = :entity, #cloud = :cloud, #entitlementId = :entitlementId, ' +
+              '#dimension = :dimension, #hourStart = :hourStart, #state = :open, ' +
+              '#sealedAt = :null, #answer = :null, #updatedAt = :now, ' +
+              '#gsiPk = :unsentPk, #gsiSk = :unsentSk ADD #quantity :sum',
+            ConditionExpression: 'attribute_not_exists(pk) OR #state = :open',
+            ExpressionAttributeNames: {
+              '#entity': 'entity',
+              '#cloud': 'cloud',
+              '#entitlementId': 'entitlementId',
+              '#dimension': 'dimension',
+              '#hourStart': 'hourStartEpochMs',
+              '#state': 'state',
+              '#sealedAt': 'sealedAtEpochMs',
+              '#answer': 'answer',
+              '#updatedAt': 'updatedAtEpochMs',
+              '#gsiPk': INDEXES.lists.pk,
+              '#gsiSk': INDEXES.lists.sk,
+              '#quantity': 'quantity',
+            },
+            ExpressionAttributeValues: {
+              ':entity': USAGE_HOUR_ENTITY,
+              ':cloud': ingest.cloud,
+              ':entitlementId': ingest.entitlementId,
+              ':dimension': ingest.dimension,
+              ':hourStart': ingest.hourStartEpochMs,
+              ':open': 'open',
+              ':null': null,
+              ':now': ingest.nowEpochMs,
+              ':unsentPk': partitions.unsentUsage(ingest.cloud),
+              ':unsentSk': unsentSortKey(ingest),
+              ':sum': sum,
+            },
+          },
+        },
+      ];
+      try {
+        // The SDK sends one ClientRequestToken with all its own retries of a call, so a
+        // response lost on the way back cannot count the chunk twice.
+        await run('add usage', () =>
+          client.send(new TransactWriteCommand({ TransactItems: transactItems })),
+        );
+        return pending;
+      } catch (error) {
+        if (!isTransactionCanceled(error)) throw toStoreError(error, 'add usage');
+        const reasons = cancellationReasons(error) ?? [];
+        if (reasons.slice(0, pending.length).some(conditionFailed)) {
+          // A concurrent call counted some of these ids since we looked: drop them and retry.
+          const known = await knownUsageIds(pending);
+          pending = pending.filter((usageId) => !known.has(usageId));
+          if (known.size > 0) continue;
+        } else if (conditionFailed(reasons[pending.length])) {
+          throw new UsageHourSealedError(describeHour(ingest));
+        } else if (reasons.some((reason) => reason.code === 'ValidationError')) {
+          throw new ValidationError('DynamoDB refused the usage write', { cause: error });
+        } else if (!reasons.some((reason) => reason.code === 'TransactionConflict')) {
+          throw new StoreUnavailableError('DynamoDB cancelled the usage write', { cause: error });
+        }
+        if (attempt >= USAGE_ATTEMPTS) {
+          const current = await getItem(usageHourKey(ingest), 'get usage hour');
+          throw new ConcurrencyConflictError<UsageHour>(
+            `usage hour ${describeHour(ingest)} kept colliding with concurrent writes`,
+            current ? usageHourFromItem(current) : null,
+          );
+        }
+        await backoff(attempt);
+      }
+    }
+    return [];
+  };
+
+  const addUsage = async (ingest: UsageIngest): Promise<UsageIngestResult> => {
+    validateUsageIngest(ingest);
+    // First-seen order; a repeat within the call keeps the first quantity and is a duplicate.
+    const quantities = new Map<string, number>();
+    const repeated = new Set<string>();
+    for (const { usageId, quantity } of ingest.records) {
+      if (quantities.has(usageId)) repeated.add(usageId);
+      else quantities.set(usageId, quantity);
+    }
+    const usageIds = [...quantities.keys()];
+    const known = await knownUsageIds(usageIds);
+    const fresh = usageIds.filter((usageId) => !known.has(usageId));
+    const accepted = new Set<string>();
+    for (let start = 0; start < fresh.length; start += USAGE_IDS_PER_TRANSACTION) {
+      const chunk = fresh.slice(start, start + USAGE_IDS_PER_TRANSACTION);
+      const counted = await addUsageChunk(ingest, quantities, chunk);
+      for (const usageId of counted) accepted.add(usageId);
+    }
+    const hour = await getItem(usageHourKey(ingest), 'get usage hour');
+    return {
+      accepted: usageIds.filter((usageId) => accepted.has(usageId)),
+      duplicates: usageIds.filter((usageId) => !accepted.has(usageId) || repeated.has(usageId)),
+      quantity: hour ? usageHourFromItem(hour).quantity : 0,
+    };
+  };
+
+  const sealUsageHour = async (key: UsageHourKey, nowEpochMs: number): Promise<UsageHour> => {
+    validateUsageKey(key);
+    assertEpochMs(nowEpochMs, 'nowEpochMs');
+    try {
+      const output = await run('seal usage hour', () =>
+        client.send(
+          new UpdateCommand({
+            TableName,
+            Key: usageHourKey(key),
+            UpdateExpression: 'SET #state = :sealed, #sealedAt = :now, #updatedAt = :now',
+            ConditionExpression: 'attribute_exists(pk) AND #state = :open',
+            ExpressionAttributeNames: {
+              '#state': 'state',
+              '#sealedAt': 'sealedAtEpochMs',
+              '#updatedAt': 'updatedAtEpochMs',
+            },
+            ExpressionAttributeValues: { ':sealed': 'sealed', ':open': 'open', ':now': nowEpochMs },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+      return usageHourFromItem(output.Attributes ?? {});
+    } catch (error) {
+      if (!isConditionFailure(error)) throw toStoreError(error, 'seal usage hour');
+      // Sealed, sent and rejected hours are all frozen: hand back what was frozen.
+      const current = await currentOf(
+        conditionFailureItem(error),
+        usageHourKey(key),
+        usageHourFromItem,
+        'get usage hour',
+      );
+      if (current === null) throw new NotFoundError(`usage hour ${describeHour(key)}`);
+      return current;
+    }
+  };
+
+  const markUsageHour = async (
+    key: UsageHourKey,
+    state: 'sent' | 'rejected',
+    answer: UsageAnswer,
+  ): Promise<UsageHour> => {
+    validateUsageKey(key);
+    validateAnswer(state, answer);
+    try {
+      const output = await run('mark usage hour', () =>
+        client.send(
+          new UpdateCommand({
+            TableName,
+            Key: usageHourKey(key),
+            // Leaving the unsent list keeps that index sparse: it holds only pending hours.
+            UpdateExpression:
+              'SET #state = :state, #answer = :answer, #updatedAt = :at REMOVE #gsiPk, #gsiSk',
+            ConditionExpression: '#state = :sealed',
+            ExpressionAttributeNames: {
+              '#state': 'state',
+              '#answer': 'answer',
+              '#updatedAt': 'updatedAtEpochMs',
+              '#gsiPk': INDEXES.lists.pk,
+              '#gsiSk': INDEXES.lists.sk,
+            },
+            ExpressionAttributeValues: {
+              ':state': state,
+              ':answer': answer,
+              ':at': answer.atEpochMs,
+              ':sealed': 'sealed',
+            },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+      return usageHourFromItem(output.Attributes ?? {});
+    } catch (error) {
+      if (!isConditionFailure(error)) throw toStoreError(error, 'mark usage hour');
+      const current = await currentOf(
+        conditionFailureItem(error),
+        usageHourKey(key),
+        usageHourFromItem,
+        'get usage hour',
+      );
+      if (current === null) throw new NotFoundError(`usage hour ${describeHour(key)}`);
+      throw new ConcurrencyConflictError<UsageHour>(
+        `usage hour ${describeHour(key)} is ${current.state}, not sealed`,
+        current,
+      );
+    }
+  };
+
+  const listUnsentUsageHours = async (
+    query: { cloud: Cloud; beforeEpochMs: number },
+    page: PageRequest,
+  ): Promise<Page<UsageHour>> => {
+    assertCloud(query.cloud, 'query.cloud');
+    assertEpochMs(query.beforeEpochMs, 'query.beforeEpochMs');
+    // Past year 9999 the ISO form widens and stops sorting; no hour that late can exist.
+    const before = Math.min(query.beforeEpochMs, MAX_HOUR_START_EPOCH_MS);
+    return queryPage(
+      INDEXES.lists,
+      partitions.unsentUsage(query.cloud),
+      page,
+      usageHourFromItem,
+      unsentEndedBy(before),
+    );
+  };
+
+  const claimOutbox = async (claim: OutboxClaim) => {
+    validateOutboxClaim(claim);
+    const due = await queryPage(
+      INDEXES.lists,
+      partitions.outboxDue,
+      { limit: claim.limit },
+      outboxFromItem,
+      outboxDueBefore(claim.nowEpochMs),
+    );
+    const until = claim.nowEpochMs + claim.leaseMs;
+    const claimed = await mapLimited(due.items, CLAIM_CONCURRENCY, async (message) => {
+      try {
+        const output = await run('claim outbox message', () =>
+          client.send(
+            new UpdateCommand({
+              TableName,
+              Key: outboxKey(message.id),
+              UpdateExpression:
+                'SET #next = :until, #attempts = #attempts + :one, #gsiSk = :dueSortKey',
+              // The index may lag the table: the row itself must still be due as we saw it.
+              ConditionExpression: '#next = :seen AND #gsiPk = :due',
+              ExpressionAttributeNames: {
+                '#next': 'nextAttemptAtEpochMs',
+                '#attempts': 'attempts',
+                '#gsiPk': INDEXES.lists.pk,
+                '#gsiSk': INDEXES.lists.sk,
+              },
+              ExpressionAttributeValues: {
+                ':until': until,
+                ':one': 1,
+                ':seen': message.nextAttemptAtEpochMs,
+                ':due': partitions.outboxDue,
+                ':dueSortKey': outboxDueSortKey(until, message.id),
+              },
+              ReturnValues: 'ALL_NEW',
+            }),
+          ),
+        );
+        return output.Attributes ? outboxFromItem(output.Attributes) : null;
+      } catch (error) {
+        // Another claimer won it, or it was acked or rescheduled since the index was read.
+        if (isConditionFailure(error)) return null;
+        throw toStoreError(error, 'claim outbox message');
+      }
+    });
+    return claimed.filter((message) => message !== null);
+  };
+
+  const ackOutbox = async (id: string): Promise<void> => {
+    assertKey(id, 'id');
+    try {
+      await run('ack outbox message', () =>
+        client.send(
+          new UpdateCommand({
+            TableName,
+            Key: outboxKey(id),
+            // The row stays as the delivery record; only its due-list entry goes.
+            UpdateExpression: 'REMOVE #gsiPk, #gsiSk',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { '#gsiPk': INDEXES.lists.pk, '#gsiSk': INDEXES.lists.sk },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new NotFoundError(`outbox message ${id}`);
+      throw toStoreError(error, 'ack outbox message');
+    }
+  };
+
+  const retryOutboxAt = async (id: string, atEpochMs: number, lastError: string) => {
+    validateOutboxRetry(id, atEpochMs, lastError);
+    try {
+      await run('retry outbox message', () =>
+        client.send(
+          new UpdateCommand({
+            TableName,
+            Key: outboxKey(id),
+            UpdateExpression: 'SET #next = :at, #lastError = :lastError, #gsiSk = :dueSortKey',
+            ConditionExpression: '#gsiPk = :due',
+            ExpressionAttributeNames: {
+              '#next': 'nextAttemptAtEpochMs',
+              '#lastError': 'lastError',
+              '#gsiPk': INDEXES.lists.pk,
+              '#gsiSk': INDEXES.lists.sk,
+            },
+            ExpressionAttributeValues: {
+              ':at': atEpochMs,
+              ':lastError': lastError,
+              ':due': partitions.outboxDue,
+              ':dueSortKey': outboxDueSortKey(atEpochMs, id),
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw toStoreError(error, 'retry outbox message');
+      const current =
+        conditionFailureItem(error) ?? (await getItem(outboxKey(id), 'get outbox message'));
+      if (current === undefined) throw new NotFoundError(`outbox message ${id}`);
+      // Acked meanwhile (a claimer whose lease ran out delivered it): delivered stays delivered.
+    }
+  };
+
+  return {
+    getAccount: async (ref) => {
+      assertRef(ref, 'ref');
+      const item = await getItem(accountKey(ref), 'get account');
+      return item ? accountFromItem(item) : null;
+    },
+
+    getEntitlement: async (ref) => {
+      assertRef(ref, 'ref');
+      const item = await getItem(entitlementKey(ref), 'get entitlement');
+      return item ? entitlementFromItem(item) : null;
+    },
+
+    getEvent: async (cloud, eventId) => {
+      validateEventKey(cloud, eventId);
+      const item = await getItem(eventKey(cloud, eventId), 'get event');
+      return item ? eventFromItem(item) : null;
+    },
+
+    putAccount: async (account, expectedVersion) => {
+      validateAccount(account);
+      assertExpectedVersion(expectedVersion);
+      return putVersioned(
+        'account',
+        account,
+        expectedVersion,
+        accountToItem,
+        accountFromItem,
+        accountKey(account),
+      );
+    },
+
+    putEntitlement: async (entitlement, expectedVersion) => {
+      validateEntitlement(entitlement);
+      assertExpectedVersion(expectedVersion);
+      return putVersioned(
+        'entitlement',
+        entitlement,
+        expectedVersion,
+        entitlementToItem,
+        entitlementFromItem,
+        entitlementKey(entitlement),
+      );
+    },
+
+    loadEventContext: async ({ cloud, eventId, accountId, entitlementId }) => {
+      validateEventKey(cloud, eventId);
+      if (accountId !== null) assertKey(accountId, 'accountId');
+      if (entitlementId !== null) assertKey(entitlementId, 'entitlementId');
+      const keys = {
+        event: eventKey(cloud, eventId),
+        account: accountId === null ? null : accountKey({ cloud, id: accountId }),
+        entitlement: entitlementId === null ? null : entitlementKey({ cloud, id: entitlementId }),
+      };
+      // One BatchGetItem: the three keys never collide, and reads stay strongly consistent.
+      const found = await batchGet(
+        [keys.event, keys.account, keys.entitlement].filter((key) => key !== null),
+      );
+      const account = keys.account ? found.get(keyId(keys.account)) : undefined;
+      const entitlement = keys.entitlement ? found.get(keyId(keys.entitlement)) : undefined;
+      return {
+        eventRecorded: found.has(keyId(keys.event)),
+        account: account ? accountFromItem(account) : null,
+        entitlement: entitlement ? entitlementFromItem(entitlement) : null,
+      };
+    },
+
+    applyDecision,
+
+    listEntitlements: async (query: EntitlementQuery, page: PageRequest) => {
+      validateEntitlementQuery(query);
+      const [index, partition] =
+        query.by === 'account'
+          ? [INDEXES.byAccount, partitions.entitlementsOfAccount(query.cloud, query.accountId)]
+          : query.by === 'tenant'
+            ? [INDEXES.byTenant, partitions.entitlementsOfTenant(query.tenantId)]
+            : [INDEXES.lists, partitions.entitlementsInStatus(query.status)];
+      return queryPage(index, partition, page, entitlementFromItem);
+    },
+
+    addUsage,
+
+    getUsageHour: async (key) => {
+      validateUsageKey(key);
+      const item = await getItem(usageHourKey(key), 'get usage hour');
+      return item ? usageHourFromItem(item) : null;
+    },
+
+    listUnsentUsageHours,
+    sealUsageHour,
+    markUsageHour,
+    claimOutbox,
+
+    getOutboxMessage: async (id) => {
+      assertKey(id, 'id');
+      const item = await getItem(outboxKey(id), 'get outbox message');
+      return item ? outboxFromItem(item) : null;
+    },
+
+    ackOutbox,
+    retryOutboxAt,
+  };
+};

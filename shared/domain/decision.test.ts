@@ -1,0 +1,275 @@
+import {
+  GONE,
+  deadLetterDecision,
+  decideAccount,
+  decideEntitlement,
+  decideEvent,
+} from './decision';
+import type { MarketplaceEventCommand, ObservedEntitlement } from './decision';
+import { anAccount, anEntitlement, T0 } from '../test/builders';
+
+const ref = { cloud: 'gcp' as const, id: 'ent-1' };
+const observed = (overrides: Partial<ObservedEntitlement> = {}): ObservedEntitlement => ({
+  accountId: 'acct-1',
+  productId: 'example-product',
+  status: 'active',
+  plan: 'pro',
+  snapshot: { updateTimeEpochMs: T0 + 1_000, data: { state: 'ENTITLEMENT_ACTIVE' } },
+  ...overrides,
+});
+const options = { nowEpochMs: T0 + 5_000, hint: null, tenantId: null };
+
+describe('decideEntitlement', () => {
+  it('creates a purchase first seen waiting for approval and tells the vendor', () => {
+    const outcome = decideEntitlement(ref, null, observed({ status: 'pending_approval' }), options);
+    expect(outcome.next).toMatchObject({
+      id: 'ent-1',
+      status: 'pending_approval',
+      plan: 'pro',
+      version: 0,
+    });
+    expect(outcome.vendorEvents).toEqual(['entitlement.pending_approval']);
+  });
+
+  it('tells the vendor every step a purchase first seen mid-life has taken', () => {
+    const outcome = decideEntitlement(ref, null, observed({ status: 'pending_cancellation' }), {
+      ...options,
+      tenantId: 'tenant-1',
+    });
+    expect(outcome.next).toMatchObject({ status: 'pending_cancellation', tenantId: 'tenant-1' });
+    expect(outcome.vendorEvents).toEqual([
+      'entitlement.activated',
+      'entitlement.cancellation_scheduled',
+    ]);
+  });
+
+  it('ignores an observation older than the stored snapshot', () => {
+    const current = anEntitlement({
+      id: 'ent-1',
+      status: 'cancelled',
+      snapshot: { updateTimeEpochMs: T0 + 2_000, data: {} },
+    });
+    const outcome = decideEntitlement(ref, current, observed({ status: 'active' }), options);
+    expect(outcome).toEqual({ next: null, vendorEvents: [], stale: true });
+  });
+
+  it('catches up along the state table when messages were lost', () => {
+    const current = anEntitlement({
+      id: 'ent-1',
+      status: 'pending_approval',
+      snapshot: { updateTimeEpochMs: T0, data: {} },
+    });
+    const outcome = decideEntitlement(ref, current, observed({ status: 'cancelled' }), options);
+    expect(outcome.next?.status).toBe('cancelled');
+    expect(outcome.vendorEvents).toEqual(['entitlement.cancelled']);
+  });
+
+  it('reports a plan that changed while active', () => {
+    const current = anEntitlement({
+      id: 'ent-1',
+      status: 'active',
+      plan: 'basic',
+      snapshot: { updateTimeEpochMs: T0, data: {} },
+    });
+    const outcome = decideEntitlement(ref, current, observed({ plan: 'pro' }), options);
+    expect(outcome.next).toMatchObject({ status: 'active', plan: 'pro', pendingPlan: null });
+    expect(outcome.vendorEvents).toEqual(['entitlement.plan_changed']);
+  });
+
+  it('prefers the renewal the message announces over a plain update', () => {
+    const current = anEntitlement({ id: 'ent-1', snapshot: { updateTimeEpochMs: T0, data: {} } });
+    const offer = { id: 'o-1', startEpochMs: T0, endEpochMs: T0 + 1, duration: null };
+    const outcome = decideEntitlement(ref, current, observed({ offer }), {
+      ...options,
+      hint: 'renewed',
+    });
+    expect(outcome.vendorEvents).toEqual(['entitlement.renewed']);
+    expect(outcome.next?.offer).toEqual(offer);
+  });
+
+  it('reports changed data as an update and a newer identical snapshot silently', () => {
+    const current = anEntitlement({ id: 'ent-1', snapshot: { updateTimeEpochMs: T0, data: {} } });
+    const updated = decideEntitlement(
+      ref,
+      current,
+      observed({ usageReportingId: 'project_number:1' }),
+      options,
+    );
+    expect(updated.vendorEvents).toEqual(['entitlement.updated']);
+    const silent = decideEntitlement(ref, current, observed(), options);
+    expect(silent.vendorEvents).toEqual([]);
+    expect(silent.next?.snapshot?.updateTimeEpochMs).toBe(T0 + 1_000);
+  });
+
+  it('changes nothing when the marketplace says what is stored', () => {
+    const current = anEntitlement({ id: 'ent-1', snapshot: observed().snapshot });
+    expect(decideEntitlement(ref, current, observed(), options)).toEqual({
+      next: null,
+      vendorEvents: [],
+      stale: false,
+    });
+  });
+
+  it('deletes a purchase the marketplace no longer knows, once', () => {
+    const current = anEntitlement({ id: 'ent-1' });
+    const outcome = decideEntitlement(ref, current, GONE, options);
+    expect(outcome.next?.status).toBe('deleted');
+    expect(outcome.vendorEvents).toEqual(['entitlement.deleted']);
+    expect(decideEntitlement(ref, outcome.next, GONE, options).next).toBeNull();
+    expect(decideEntitlement(ref, null, GONE, options).next).toBeNull();
+  });
+
+  it('ignores a state the table cannot reach', () => {
+    const current = anEntitlement({
+      id: 'ent-1',
+      status: 'active',
+      snapshot: { updateTimeEpochMs: T0, data: {} },
+    });
+    expect(
+      decideEntitlement(ref, current, observed({ status: 'pending_approval' }), options).next,
+    ).toBeNull();
+  });
+});
+
+describe('decideAccount', () => {
+  const snapshot = { updateTimeEpochMs: T0 + 1, data: { state: 'ACCOUNT_ACTIVE' } };
+
+  it('records a new account waiting for signup without telling the vendor', () => {
+    const outcome = decideAccount(
+      { cloud: 'gcp', id: 'a' },
+      null,
+      { status: 'pending_signup', snapshot },
+      T0,
+    );
+    expect(outcome.next).toMatchObject({
+      id: 'a',
+      status: 'pending_signup',
+      tenant: null,
+      version: 0,
+    });
+    expect(outcome.vendorEvents).toEqual([]);
+  });
+
+  it('purges personal data at once when the account is deleted', () => {
+    const current = anAccount({ status: 'active', personal: { email: 'buyer@example.com' } });
+    const outcome = decideAccount(current, current, GONE, T0);
+    expect(outcome.next).toMatchObject({ status: 'deleted', personal: null });
+    expect(outcome.vendorEvents).toEqual(['account.deleted']);
+  });
+
+  it('never lets the marketplace undo a verified signup', () => {
+    const current = anAccount({ status: 'active', snapshot: { updateTimeEpochMs: T0, data: {} } });
+    const outcome = decideAccount(current, current, { status: 'pending_signup', snapshot }, T0);
+    expect(outcome.next?.status).toBe('active');
+  });
+
+  it('ignores an older account snapshot', () => {
+    const current = anAccount({ snapshot: { updateTimeEpochMs: T0 + 10, data: {} } });
+    expect(decideAccount(current, current, { status: 'active', snapshot }, T0).stale).toBe(true);
+  });
+});
+
+describe('decideEvent', () => {
+  const command: MarketplaceEventCommand = {
+    cloud: 'gcp',
+    eventId: 'evt-1',
+    type: 'ENTITLEMENT_ACTIVE',
+    accountId: 'acct-1',
+    entitlementId: 'ent-1',
+    hint: 'activated',
+    payload: { eventType: 'ENTITLEMENT_ACTIVE' },
+  };
+  const context = { account: null, entitlement: null, nowEpochMs: T0, eventTtlSeconds: 60 };
+
+  it('builds one write: event record, new state and outbox rows with stable ids', () => {
+    const linked = anAccount({
+      id: 'acct-1',
+      tenant: { tenantId: 'tenant-7', linkedAtEpochMs: T0 },
+      version: 3,
+    });
+    const decision = decideEvent(
+      command,
+      { entitlement: observed() },
+      { ...context, account: linked },
+    );
+    expect(decision.event).toMatchObject({
+      eventId: 'evt-1',
+      outcome: 'applied',
+      reason: null,
+      expiresAtEpochSeconds: Math.floor(T0 / 1000) + 60,
+    });
+    expect(decision.account).toBeNull();
+    expect(decision.entitlement).toMatchObject({
+      expectedVersion: 0,
+      next: { tenantId: 'tenant-7', status: 'active' },
+    });
+    expect(decision.outbox.map((m) => [m.id, m.type, m.tenantId])).toEqual([
+      ['gcp:evt-1:0', 'entitlement.activated', 'tenant-7'],
+    ]);
+  });
+
+  it('records a stale message with the reason and changes nothing', () => {
+    const current = anEntitlement({
+      id: 'ent-1',
+      version: 4,
+      snapshot: { updateTimeEpochMs: T0 + 9_999, data: {} },
+    });
+    const decision = decideEvent(
+      command,
+      { entitlement: observed() },
+      { ...context, entitlement: current },
+    );
+    expect(decision).toMatchObject({ account: null, entitlement: null, outbox: [] });
+    expect(decision.event).toMatchObject({
+      outcome: 'stale',
+      reason: 'older than the stored snapshot',
+    });
+  });
+
+  it('records a message about nothing it can observe as ignored', () => {
+    const decision = decideEvent({ ...command, type: 'SOMETHING_NEW' }, {}, context);
+    expect(decision.event.outcome).toBe('ignored');
+  });
+
+  it('writes account and entitlement rows with their own outbox messages', () => {
+    const account = anAccount({ id: 'acct-1', status: 'active', version: 2 });
+    const decision = decideEvent(
+      command,
+      { account: GONE, entitlement: GONE },
+      {
+        ...context,
+        account,
+        entitlement: anEntitlement({ id: 'ent-1', version: 5 }),
+      },
+    );
+    expect(decision.account?.expectedVersion).toBe(2);
+    expect(decision.entitlement?.expectedVersion).toBe(5);
+    expect(decision.outbox.map((m) => m.type)).toEqual(['account.deleted', 'entitlement.deleted']);
+    expect(new Set(decision.outbox.map((m) => m.id)).size).toBe(2);
+  });
+
+  it('dead-letters with the reason and nothing else', () => {
+    const decision = deadLetterDecision(command, 'payload is not JSON', T0, 60);
+    expect(decision).toMatchObject({
+      account: null,
+      entitlement: null,
+      outbox: [],
+      event: { outcome: 'dead_letter', reason: 'payload is not JSON' },
+    });
+  });
+});
+
+describe('comparing stored data', () => {
+  it('does not mistake a snapshot whose keys came back in another order for a change', () => {
+    const stored = {
+      updateTimeEpochMs: T0 + 1_000,
+      data: { plan: 'pro', state: 'ENTITLEMENT_ACTIVE', nested: { b: 1, a: [{ y: 1, x: 2 }] } },
+    };
+    const fresh = {
+      data: { nested: { a: [{ x: 2, y: 1 }], b: 1 }, state: 'ENTITLEMENT_ACTIVE', plan: 'pro' },
+      updateTimeEpochMs: T0 + 1_000,
+    };
+    const current = anEntitlement({ id: 'ent-1', snapshot: stored });
+    expect(decideEntitlement(ref, current, observed({ snapshot: fresh }), options).next).toBeNull();
+  });
+});

@@ -1,0 +1,20 @@
+/**
+ * The core lifecycle library: what a function may import besides one adapter entry point
+ * (`shared/adapters/dynamodb`, `shared/adapters/firestore`, ...).
+ */
+export * from './domain/errors';
+export * from './domain/model';
+export * from './domain/entitlement';
+export * from './domain/decision';
+export * from './domain/vendor-events';
+export * from './domain/limits';
+export * from './domain/time';
+export type { Clock } from './ports/clock';
+export { systemClock } from './ports/clock';
+export type { Logger, LogFields } from './ports/logger';
+export type { MarketplaceObserver } from './ports/marketplace';
+export type * from './ports/store';
+export * from './app/handle-marketplace-event';
+export * from './config/env';
+export * from './config/load-config';
+export { createJsonLogger, redact } from './adapters/logging/json-logger';
