@@ -148,6 +148,7 @@ export const benchStore = async (options: { seconds?: number } = {}) => {
   const firestorePort = await freePort();
   await firestore.start(firestorePort);
   process.env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${firestorePort}`;
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
   try {
     const dynamoCounter: Counter = new Map();
     const client = createDynamoDbDocumentClient({ endpoint: dynamo.endpoint, region: 'us-east-1' });

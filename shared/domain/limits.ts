@@ -7,6 +7,10 @@ import { ValidationError } from './errors';
  */
 export const MAX_KEY_BYTES = 512;
 export const MAX_ITEM_BYTES = 300 * 1024;
+/** The most items one listing page returns. */
+export const MAX_PAGE_LIMIT = 1_000;
+/** The largest quantity of one usage record: AWS takes a 32-bit integer. */
+export const MAX_USAGE_QUANTITY = 2 ** 31 - 1;
 
 const encoder = new TextEncoder();
 // Control characters (C0, DEL, C1) never belong in an identifier and break key encodings.

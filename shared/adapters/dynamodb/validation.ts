@@ -3,7 +3,14 @@
  * a path rather than an engine error (or, worse, a key that silently means something else).
  */
 import { ValidationError } from '../../domain/errors';
-import { assertInteger, assertItemSize, assertKey, byteLength } from '../../domain/limits';
+import {
+  assertInteger,
+  assertItemSize,
+  assertKey,
+  byteLength,
+  MAX_PAGE_LIMIT,
+  MAX_USAGE_QUANTITY,
+} from '../../domain/limits';
 import { CLOUDS, ENTITLEMENT_STATUSES } from '../../domain/model';
 import type {
   Account,
@@ -33,8 +40,6 @@ const MAX_TRANSACTION_BYTES = 3.5 * 1024 * 1024;
 export const MAX_EPOCH_MS = 8_640_000_000_000_000;
 /** The last hour whose ISO form has four-digit years, the fixed width sort keys rely on. */
 export const MAX_HOUR_START_EPOCH_MS = Date.UTC(9999, 11, 31, 23);
-export const MAX_PAGE_LIMIT = 1_000;
-const MAX_USAGE_QUANTITY = 2 ** 31 - 1;
 
 export const assertCloud = (value: unknown, path: string): Cloud => {
   if (!CLOUDS.includes(value as Cloud)) {

@@ -59,7 +59,13 @@ import {
   UsageHourSealedError,
   ValidationError,
 } from '../../domain/errors';
-import { assertInteger, assertItemSize, assertKey } from '../../domain/limits';
+import {
+  assertInteger,
+  assertItemSize,
+  assertKey,
+  MAX_PAGE_LIMIT,
+  MAX_USAGE_QUANTITY,
+} from '../../domain/limits';
 import { CLOUDS, ENTITLEMENT_STATUSES } from '../../domain/model';
 import type {
   Account,
@@ -102,8 +108,6 @@ export interface FirestoreStoreOptions {
   readonly collectionPrefix?: string;
 }
 
-const MAX_PAGE = 1_000;
-const MAX_QUANTITY = 2 ** 31 - 1;
 /** The last hour start whose ISO form still has a four-digit year, so unsent keys sort. */
 const MAX_EPOCH_MS = Date.UTC(9999, 11, 31, 23);
 /** The largest Timestamp Firestore stores: 9999-12-31T23:59:59Z. */
@@ -201,7 +205,7 @@ const validateUsageKey = (key: UsageHourKey, path: string): void => {
 };
 
 const validatePageLimit = (page: PageRequest): number =>
-  assertInteger(page?.limit, 'page.limit', 1, MAX_PAGE);
+  assertInteger(page?.limit, 'page.limit', 1, MAX_PAGE_LIMIT);
 
 const validateOutboxMessage = (message: OutboxMessage, path: string): void => {
   assertStoreKey(message.id, `${path}.id`);
@@ -684,7 +688,7 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
       ingest.records.forEach((record, index) => {
         const path = `ingest.records[${index}]`;
         const usageId = assertStoreKey(record?.usageId, `${path}.usageId`);
-        const quantity = assertInteger(record.quantity, `${path}.quantity`, 0, MAX_QUANTITY);
+        const quantity = assertInteger(record.quantity, `${path}.quantity`, 0, MAX_USAGE_QUANTITY);
         // The first quantity given for an id is the one counted; later ones are duplicates.
         if (quantities.has(usageId)) repeated.add(usageId);
         else quantities.set(usageId, quantity);
@@ -786,7 +790,7 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
 
     claimOutbox: guarded('claimOutbox', async (claim) => {
       const nowEpochMs = assertEpochMs(claim?.nowEpochMs, 'claim.nowEpochMs');
-      const limit = assertInteger(claim.limit, 'claim.limit', 1, MAX_PAGE);
+      const limit = assertInteger(claim.limit, 'claim.limit', 1, MAX_PAGE_LIMIT);
       const leaseMs = assertInteger(claim.leaseMs, 'claim.leaseMs', 0, MAX_EPOCH_MS);
       // Found outside a transaction: a transactional query would lock the whole due range and
       // serialise every claimer; each claim re-checks its message inside the transaction instead.
