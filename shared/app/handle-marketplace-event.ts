@@ -1,16 +1,21 @@
-import { decideEvent } from '../domain/decision';
+import { GONE, decideEvent } from '../domain/decision';
 import type { MarketplaceEventCommand, Observation } from '../domain/decision';
+import type { Account } from '../domain/model';
 import type { LifecycleEvent } from '../domain/entitlement';
 import { ConcurrencyConflictError } from '../domain/errors';
 import type { EventOutcome } from '../domain/model';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { MarketplaceObserver } from '../ports/marketplace';
-import type { Store } from '../ports/store';
+import type { EventContext, Store } from '../ports/store';
+import { answerMarketplace } from './answer-marketplace';
+import type { AnswerMarketplaceDeps } from './answer-marketplace';
 
 export interface HandleMarketplaceEventDeps {
   readonly store: Store;
   readonly marketplace: MarketplaceObserver;
+  /** Where the marketplace waits for the vendor's approval (Google): how to answer it. */
+  readonly answering?: AnswerMarketplaceDeps;
   readonly clock: Clock;
   readonly logger: Logger;
   /** How long event records are kept for dedupe and audit. */
@@ -30,7 +35,8 @@ export type { LifecycleEvent, MarketplaceEventCommand };
 /**
  * Handles one marketplace message:
  * 1. load the event record, account and entitlement (one read); a recorded event is a no-op;
- * 2. re-read the marketplace (once, whatever the retries);
+ * 2. re-read the marketplace (once, whatever the retries) and, where it waits for the vendor,
+ *    answer it per the approval policy (read again only if it had moved on);
  * 3. decide on (message, stored state, marketplace state), a pure step;
  * 4. write state, event record and outbox rows in one atomic write;
  * 5. when the write loses a race, go back to 1 with what is stored now.
@@ -44,16 +50,16 @@ export const handleMarketplaceEvent = async (
 ): Promise<HandleMarketplaceEventResult> => {
   const maxAttempts = deps.maxAttempts ?? 5;
   const logger = deps.logger.child({ cloud: command.cloud, eventId: command.eventId });
-  let observation: Observation | undefined;
+  let seen: { observation: Observation; account: Account | null } | undefined;
   for (let attempt = 1; ; attempt += 1) {
     const context = await deps.store.loadEventContext(command);
     if (context.eventRecorded) {
       logger.info('duplicate event ignored', { type: command.type });
       return { outcome: 'duplicate', vendorEvents: [], attempts: attempt };
     }
-    observation ??= await deps.marketplace.observe(command);
-    const decision = decideEvent(command, observation, {
-      account: context.account,
+    seen ??= await observeAndAnswer(deps, command, context);
+    const decision = decideEvent(command, seen.observation, {
+      account: context.account ?? seen.account,
       entitlement: context.entitlement,
       nowEpochMs: deps.clock.now(),
       eventTtlSeconds: deps.eventTtlSeconds,
@@ -69,4 +75,38 @@ export const handleMarketplaceEvent = async (
       logger.warn('lost a race, deciding again', { attempt });
     }
   }
+};
+
+/**
+ * Re-reads the marketplace and answers it where it waits for the vendor. Reads the account
+ * from the store only when the message did not name it and it matters: to approve (was the
+ * signup verified?) or to link a first-seen purchase to the account's tenant.
+ */
+const observeAndAnswer = async (
+  deps: HandleMarketplaceEventDeps,
+  command: MarketplaceEventCommand,
+  context: EventContext,
+): Promise<{ observation: Observation; account: Account | null }> => {
+  const observation = await deps.marketplace.observe(command);
+  const entitlement = observation.entitlement;
+  if (entitlement === undefined || entitlement === GONE) return { observation, account: null };
+  const needsAccount = context.entitlement === null || Boolean(entitlement.awaiting);
+  const account =
+    context.account ??
+    (needsAccount
+      ? await deps.store.getAccount({ cloud: command.cloud, id: entitlement.accountId })
+      : null);
+  if (!deps.answering || !entitlement.awaiting || !command.entitlementId) {
+    return { observation, account };
+  }
+  const answered = await answerMarketplace(
+    deps.answering,
+    command.entitlementId,
+    entitlement,
+    account?.status === 'active',
+  );
+  // The marketplace moved on since the read: decide on where it is now.
+  return answered === 'moved'
+    ? { observation: await deps.marketplace.observe(command), account }
+    : { observation, account };
 };

@@ -56,6 +56,95 @@ export const ENV_VARS = {
     defaultValue: '`info`',
     readBy: 'every function',
   },
+  GCP_PROVIDER_ID: {
+    description: 'Your Partner Procurement provider id (`DEMO-<project>` in the codelab).',
+    defaultValue: null,
+    readBy: 'Google functions',
+  },
+  PROCUREMENT_API_URL: {
+    description: 'Base URL of the Partner Procurement API; the simulator locally.',
+    defaultValue: '`https://cloudcommerceprocurement.googleapis.com/`',
+    readBy: 'Google functions',
+  },
+  SERVICE_CONTROL_API_URL: {
+    description: 'Base URL of Service Control; the simulator locally.',
+    defaultValue: '`https://servicecontrol.googleapis.com/`',
+    readBy: 'gcp/usage-report',
+  },
+  GOOGLE_CERTS_URL: {
+    description:
+      "Base URL the signup JWT certificates and OIDC keys are fetched from; the simulator locally. The token `iss` must still be Google's.",
+    defaultValue: '`https://www.googleapis.com`',
+    readBy: 'gcp/events, gcp/signup, gcp/usage-report',
+  },
+  PUSH_AUDIENCE: {
+    description: 'Audience of the OIDC token on Pub/Sub pushes (the events function URL).',
+    defaultValue: null,
+    readBy: 'gcp/events',
+  },
+  PUSH_SERVICE_ACCOUNT: {
+    description: 'Email of the service account Pub/Sub signs pushes as.',
+    defaultValue: null,
+    readBy: 'gcp/events',
+  },
+  PRODUCT_DOMAINS: {
+    description: 'Comma-separated product domains a signup JWT `aud` may name.',
+    defaultValue: null,
+    readBy: 'gcp/signup',
+  },
+  APPROVAL_POLICY: {
+    description:
+      'How purchases and plan changes are approved: `auto` (once the account signed up), `plans` (only plans in `APPROVAL_PLANS`, others rejected) or `manual`.',
+    defaultValue: '`auto`',
+    readBy: 'gcp/events, gcp/signup',
+  },
+  APPROVAL_PLANS: {
+    description: 'Comma-separated plans approved under `APPROVAL_POLICY=plans`.',
+    defaultValue: 'required when `APPROVAL_POLICY=plans`',
+    readBy: 'gcp/events, gcp/signup',
+  },
+  SIGNUP_MESSAGE: {
+    description: 'Shown to a buyer whose purchase waits for them to finish signing up.',
+    defaultValue: '`Finish signing up with the vendor to activate this purchase.`',
+    readBy: 'gcp/events',
+  },
+  ONBOARDING_URL: {
+    description: 'Your app page a signed-up buyer is sent to, with a handoff token.',
+    defaultValue: null,
+    readBy: 'gcp/signup',
+  },
+  HANDOFF_SECRET: {
+    description: 'Secret (32+ characters) that signs the handoff token your app verifies.',
+    defaultValue: null,
+    readBy: 'gcp/signup',
+  },
+  HANDOFF_TTL_SECONDS: {
+    description: 'How long a handoff token is valid.',
+    defaultValue: '`300`',
+    readBy: 'gcp/signup',
+  },
+  USAGE_SERVICE_NAME: {
+    description:
+      'Service Control service name of the listing (`<product>.gcpmarketplace.<domain>`).',
+    defaultValue: null,
+    readBy: 'gcp/usage-report',
+  },
+  USAGE_METRICS: {
+    description:
+      'JSON map plan → dimension → metric name, for example `{"pro":{"requests":"example.com/pro_requests"}}`.',
+    defaultValue: null,
+    readBy: 'gcp/usage-report',
+  },
+  SCHEDULER_AUDIENCE: {
+    description: 'Audience of the OIDC token Cloud Scheduler sends (the usage-report URL).',
+    defaultValue: null,
+    readBy: 'gcp/usage-report',
+  },
+  SCHEDULER_SERVICE_ACCOUNT: {
+    description: 'Email of the service account Cloud Scheduler signs as.',
+    defaultValue: null,
+    readBy: 'gcp/usage-report',
+  },
 } as const satisfies Record<string, EnvVarSpec>;
 
 export type EnvVarName = keyof typeof ENV_VARS;

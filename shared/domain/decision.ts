@@ -44,6 +44,8 @@ export type ObservedEntitlement = {
   readonly productId: string;
   readonly status: EntitlementStatus;
   readonly snapshot: MarketplaceSnapshot;
+  /** What the marketplace waits for the vendor to approve, if anything; never stored. */
+  readonly awaiting?: 'approval' | 'plan_change_approval' | null;
 } & Omit<EntitlementChanges, 'snapshot' | 'tenantId'>;
 
 /** An account as the marketplace reports it now. */
@@ -105,7 +107,13 @@ const sameJson = (a: unknown, b: unknown): boolean =>
 
 /** The cloud-neutral fields of an observation that the vendor cares about. */
 const changesOf = (observed: ObservedEntitlement): EntitlementChanges => {
-  const { accountId: _accountId, productId: _productId, status: _status, ...changes } = observed;
+  const {
+    accountId: _accountId,
+    productId: _productId,
+    status: _status,
+    awaiting: _awaiting,
+    ...changes
+  } = observed;
   return changes;
 };
 
@@ -156,7 +164,17 @@ export const decideEntitlement = (
     };
   }
   if (current === null) {
-    const created = newEntitlement(ref, { ...observed, tenantId: options.tenantId }, nowEpochMs);
+    const created = newEntitlement(
+      ref,
+      {
+        accountId: observed.accountId,
+        productId: observed.productId,
+        status: observed.status,
+        ...changesOf(observed),
+        tenantId: options.tenantId,
+      },
+      nowEpochMs,
+    );
     // The vendor hears the steps a purchase first seen mid-life has already taken.
     const path = pathBetween('pending_approval', observed.status) ?? [];
     const first = vendorEventOfNewStatus(observed.status);

@@ -62,6 +62,13 @@ export class ConcurrencyConflictError<T = unknown> extends MarketplaceError {
   }
 }
 
+/** A caller failed to prove who it is: a missing, forged, expired or misdirected token. */
+export class UnauthorizedError extends MarketplaceError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, { cause: options.cause, retryable: false });
+  }
+}
+
 /** A record the caller named does not exist. */
 export class NotFoundError extends MarketplaceError {
   constructor(what: string) {

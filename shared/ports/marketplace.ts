@@ -1,4 +1,4 @@
-import type { MarketplaceEventCommand, Observation } from '../domain/decision';
+import type { MarketplaceEventCommand, Observation, ObservedEntitlement } from '../domain/decision';
 
 /**
  * Re-reads the marketplace for the resources a message names: the rule is never to trust the
@@ -11,4 +11,24 @@ export interface MarketplaceObserver {
    * @throws MarketplaceApiError, retryable when the marketplace throttled or failed.
    */
   observe(command: MarketplaceEventCommand): Promise<Observation>;
+}
+
+/**
+ * The answers a marketplace waits for from the vendor (Google's Procurement API). Every
+ * method throws `MarketplaceApiError`: `code` `FAILED_PRECONDITION` when the resource is no
+ * longer in the state the call needs (re-read and reconcile), `NOT_FOUND` when it is gone.
+ */
+export interface MarketplaceApprovals {
+  /** Records that the buyer completed the vendor's signup (Google: approval `signup`). */
+  approveSignup(accountId: string): Promise<void>;
+  /** The account's purchases waiting for the vendor's approval, all pages. */
+  listAwaitingApproval(
+    accountId: string,
+  ): Promise<Array<{ readonly id: string; readonly observed: ObservedEntitlement }>>;
+  approveEntitlement(entitlementId: string): Promise<void>;
+  rejectEntitlement(entitlementId: string, reason: string): Promise<void>;
+  approvePlanChange(entitlementId: string, plan: string): Promise<void>;
+  rejectPlanChange(entitlementId: string, plan: string, reason: string): Promise<void>;
+  /** Shows the buyer a message on the purchase while it waits (Google: `messageToUser`). */
+  askBuyerToSignUp(entitlementId: string, message: string): Promise<void>;
 }
