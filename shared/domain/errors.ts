@@ -26,14 +26,18 @@ export class ValidationError extends MarketplaceError {
 
 /** Configuration is missing or malformed; the message names every variable at fault. */
 export class ConfigError extends MarketplaceError {
-  readonly variables: readonly string[];
+  readonly problems: ReadonlyArray<{ readonly variable: string; readonly problem: string }>;
 
   constructor(problems: ReadonlyArray<{ variable: string; problem: string }>) {
     super(
       `invalid configuration: ${problems.map((p) => `${p.variable} ${p.problem}`).join('; ')}`,
       { retryable: false },
     );
-    this.variables = problems.map((p) => p.variable);
+    this.problems = problems;
+  }
+
+  get variables(): string[] {
+    return this.problems.map((p) => p.variable);
   }
 }
 

@@ -1,4 +1,8 @@
 import { Firestore } from '@google-cloud/firestore';
+import { ConfigError } from '../../domain/errors';
+import type { StoreConfig } from '../../config/load-config';
+import type { Store } from '../../ports/store';
+import { createFirestoreStore } from './firestore-store';
 
 export { createFirestoreStore } from './firestore-store';
 export type { FirestoreStoreOptions } from './firestore-store';
@@ -22,3 +26,20 @@ export const createFirestoreClient = (
     ...(options.databaseId ? { databaseId: options.databaseId } : {}),
     ignoreUndefinedProperties: true,
   });
+
+/**
+ * The store a Google function's configuration names. The Google bundles carry Firestore only,
+ * so that they never pull in the AWS SDK.
+ *
+ * @throws ConfigError when the configuration names another store.
+ */
+export const createFirestoreStoreFromConfig = (store: StoreConfig): Store => {
+  if (store.backend !== 'firestore') {
+    throw new ConfigError([
+      { variable: 'STORE_BACKEND', problem: 'must be firestore for the Google functions' },
+    ]);
+  }
+  return createFirestoreStore(
+    createFirestoreClient({ projectId: store.projectId, databaseId: store.databaseId }),
+  );
+};

@@ -1,0 +1,180 @@
+import { EventOutcome } from '../domain/model';
+import type { Account, Cloud, Entitlement } from '../domain/model';
+import { outboxMessagesFor } from '../domain/decision';
+import { ConcurrencyConflictError, MarketplaceApiError, NotFoundError } from '../domain/errors';
+import { VendorEventType } from '../domain/vendor-events';
+import type { Clock } from '../ports/clock';
+import type { Logger } from '../ports/logger';
+import type { MarketplaceApprovals } from '../ports/marketplace';
+import type { Store } from '../ports/store';
+import { answerMarketplace } from './answer-marketplace';
+import type { AnswerMarketplaceDeps } from './answer-marketplace';
+
+export interface CompleteSignupDeps {
+  readonly store: Store;
+  readonly approvals: MarketplaceApprovals;
+  readonly answering: AnswerMarketplaceDeps;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly eventTtlSeconds: number;
+  /** A new vendor tenant id, for a buyer account seen for the first time. */
+  readonly newTenantId: () => string;
+  readonly maxAttempts?: number;
+}
+
+export interface CompleteSignupInput {
+  readonly cloud: Cloud;
+  readonly accountId: string;
+  /** Identifies this signup for dedupe and audit (one per verified token). */
+  readonly signupId: string;
+  /** The marketplace's id of the person who signed up: personal data, purged with the account. */
+  readonly userIdentity: string | null;
+  /** What the token said, minus personal data, kept as the audit of the signup. */
+  readonly audit: Record<string, unknown>;
+}
+
+export interface CompleteSignupResult {
+  readonly tenantId: string;
+  readonly accountId: string;
+  /** Purchases the policy approved (or rejected) during this signup. */
+  readonly answeredEntitlements: readonly string[];
+  readonly firstSignup: boolean;
+}
+
+const alreadyDone = (error: unknown): boolean =>
+  error instanceof MarketplaceApiError && error.code === 'FAILED_PRECONDITION';
+
+/**
+ * Completes a verified signup:
+ * 1. tells the marketplace the buyer signed up (an approval already given is fine);
+ * 2. links the account to a vendor tenant (the one it has, or a new one) and records it as
+ *    signed up, with `account.signed_up` for the vendor the first time, in one atomic write;
+ * 3. answers the account's purchases that waited for the signup, per the approval policy;
+ * 4. links the account's stored purchases to the tenant.
+ * Safe to repeat: a replayed signup changes nothing and answers the same tenant.
+ *
+ * @throws NotFoundError when the marketplace no longer knows the account.
+ * @throws MarketplaceApiError (retryable when the marketplace may recover).
+ */
+export const completeSignup = async (
+  deps: CompleteSignupDeps,
+  input: CompleteSignupInput,
+): Promise<CompleteSignupResult> => {
+  const logger = deps.logger.child({ cloud: input.cloud, accountId: input.accountId });
+  try {
+    await deps.approvals.approveSignup(input.accountId);
+  } catch (error) {
+    if (error instanceof MarketplaceApiError && error.code === 'NOT_FOUND') {
+      throw new NotFoundError(`account ${input.accountId}`);
+    }
+    if (!alreadyDone(error)) throw error;
+  }
+
+  const { account, firstSignup } = await recordSignup(deps, input);
+  const tenantId = account.tenant!.tenantId;
+
+  const answered: string[] = [];
+  for (const { id, observed } of await deps.approvals.listAwaitingApproval(input.accountId)) {
+    if ((await answerMarketplace(deps.answering, id, observed, true)) === 'answered') {
+      answered.push(id);
+    }
+  }
+  await linkEntitlements(deps, input.cloud, input.accountId, tenantId);
+  logger.info('signup completed', { tenantId, firstSignup, answered: answered.length });
+  return { tenantId, accountId: input.accountId, answeredEntitlements: answered, firstSignup };
+};
+
+const recordSignup = async (
+  deps: CompleteSignupDeps,
+  input: CompleteSignupInput,
+): Promise<{ account: Account; firstSignup: boolean }> => {
+  const ref = { cloud: input.cloud, id: input.accountId };
+  for (let attempt = 1; ; attempt += 1) {
+    const now = deps.clock.now();
+    const current = await deps.store.getAccount(ref);
+    const firstSignup = current?.status !== 'active';
+    const next: Account = {
+      cloud: input.cloud,
+      id: input.accountId,
+      snapshot: null,
+      createdAtEpochMs: now,
+      ...current,
+      status: 'active',
+      tenant: current?.tenant ?? { tenantId: deps.newTenantId(), linkedAtEpochMs: now },
+      signedUpAtEpochMs: current?.signedUpAtEpochMs ?? now,
+      personal: input.userIdentity
+        ? { ...current?.personal, userIdentity: input.userIdentity }
+        : (current?.personal ?? null),
+      version: current?.version ?? 0,
+      updatedAtEpochMs: now,
+    };
+    const outbox = outboxMessagesFor(
+      { cloud: input.cloud, eventId: input.signupId },
+      firstSignup ? [VendorEventType.accountSignedUp] : [],
+      { accountId: input.accountId, entitlement: null, tenantId: next.tenant!.tenantId },
+      now,
+    );
+    try {
+      const written = await deps.store.applyDecision({
+        event: {
+          cloud: input.cloud,
+          eventId: input.signupId,
+          type: 'SIGNUP',
+          accountId: input.accountId,
+          entitlementId: null,
+          outcome: EventOutcome.applied,
+          reason: null,
+          payload: input.audit,
+          receivedAtEpochMs: now,
+          expiresAtEpochSeconds: Math.floor(now / 1000) + deps.eventTtlSeconds,
+        },
+        account: { next, expectedVersion: current?.version ?? 0 },
+        entitlement: null,
+        outbox,
+      });
+      // A replayed token: the first time it was recorded, the account is as stored.
+      if (written === 'duplicate') return { account: current ?? next, firstSignup: false };
+      return { account: next, firstSignup };
+    } catch (error) {
+      if (!(error instanceof ConcurrencyConflictError) || attempt >= (deps.maxAttempts ?? 5)) {
+        throw error;
+      }
+    }
+  }
+};
+
+/** Purchases recorded before the signup get the account's tenant, so the vendor sees them. */
+const linkEntitlements = async (
+  deps: CompleteSignupDeps,
+  cloud: Cloud,
+  accountId: string,
+  tenantId: string,
+): Promise<void> => {
+  let cursor: string | null = null;
+  do {
+    const page = await deps.store.listEntitlements(
+      { by: 'account', cloud, accountId },
+      { limit: 100, cursor },
+    );
+    for (const entitlement of page.items.filter((e) => e.tenantId === null)) {
+      await linkOne(deps, entitlement, tenantId);
+    }
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+};
+
+const linkOne = async (deps: CompleteSignupDeps, entitlement: Entitlement, tenantId: string) => {
+  let current: Entitlement | null = entitlement;
+  for (let attempt = 1; current && current.tenantId === null; attempt += 1) {
+    try {
+      await deps.store.putEntitlement(
+        { ...current, tenantId, updatedAtEpochMs: deps.clock.now() },
+        current.version,
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ConcurrencyConflictError) || attempt >= 5) throw error;
+      current = error.current as Entitlement | null;
+    }
+  }
+};

@@ -1,0 +1,186 @@
+import { z } from 'zod';
+import type { ApprovalPolicy } from '../domain/approval-policy';
+import { ConfigError } from '../domain/errors';
+import { loadCoreConfig } from './load-config';
+import type { CoreConfig } from './load-config';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const blankToUndefined = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+const text = z.preprocess(blankToUndefined, z.string().trim().min(1, 'is required'));
+const url = z.preprocess(blankToUndefined, z.url('must be a URL'));
+const list = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string()).min(1, 'must list at least one value')),
+);
+
+const GOOGLE_DEFAULTS = {
+  PROCUREMENT_API_URL: 'https://cloudcommerceprocurement.googleapis.com/',
+  SERVICE_CONTROL_API_URL: 'https://servicecontrol.googleapis.com/',
+  GOOGLE_CERTS_URL: 'https://www.googleapis.com',
+  SIGNUP_MESSAGE: 'Finish signing up with the vendor to activate this purchase.',
+} as const;
+
+/** Parses `schema` and turns every issue into one `ConfigError` naming the variables. */
+const parse = <T extends z.ZodType>(schema: T, env: Env): z.infer<T> => {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => ({
+      variable: String(issue.path[0] ?? 'environment'),
+      problem: issue.message,
+    })),
+  );
+};
+
+const withDefaults = (env: Env): Env => {
+  const filled: Record<string, string | undefined> = { ...env };
+  for (const [name, value] of Object.entries(GOOGLE_DEFAULTS)) {
+    if (!filled[name]?.trim()) filled[name] = value;
+  }
+  return filled;
+};
+
+const policySchema = z
+  .object({
+    APPROVAL_POLICY: z.preprocess(
+      (value) => blankToUndefined(value) ?? 'auto',
+      z.enum(['auto', 'plans', 'manual'], 'must be auto, plans or manual'),
+    ),
+    APPROVAL_PLANS: z.preprocess(blankToUndefined, list.optional()),
+  })
+  .superRefine((value, ctx) => {
+    if (value.APPROVAL_POLICY === 'plans' && !value.APPROVAL_PLANS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['APPROVAL_PLANS'],
+        message: 'is required when APPROVAL_POLICY=plans',
+      });
+    }
+  });
+
+const policyOf = (value: z.infer<typeof policySchema>): ApprovalPolicy =>
+  value.APPROVAL_POLICY === 'plans'
+    ? { mode: 'plans', plans: value.APPROVAL_PLANS ?? [] }
+    : { mode: value.APPROVAL_POLICY };
+
+const marketplaceSchema = z.object({
+  GCP_PROVIDER_ID: text,
+  PROCUREMENT_API_URL: url,
+  GOOGLE_CERTS_URL: url,
+});
+
+export interface GcpMarketplaceConfig {
+  readonly providerId: string;
+  readonly procurementApiUrl: string;
+  readonly googleCertsUrl: string;
+}
+
+const marketplaceOf = (value: z.infer<typeof marketplaceSchema>): GcpMarketplaceConfig => ({
+  providerId: value.GCP_PROVIDER_ID,
+  procurementApiUrl: value.PROCUREMENT_API_URL,
+  googleCertsUrl: value.GOOGLE_CERTS_URL,
+});
+
+/** Runs every part so that one cold start names every variable at fault, then builds. */
+const collect = <T>(parts: Array<() => unknown>, build: () => T): T => {
+  const problems = parts.flatMap((part) => {
+    try {
+      part();
+      return [];
+    } catch (error) {
+      if (error instanceof ConfigError) return [...error.problems];
+      throw error;
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return build();
+};
+
+export interface GcpEventsConfig extends CoreConfig {
+  readonly marketplace: GcpMarketplaceConfig;
+  readonly push: { readonly audience: string; readonly serviceAccount: string };
+  readonly policy: ApprovalPolicy;
+  readonly signupMessage: string;
+}
+
+const pushSchema = z.object({ PUSH_AUDIENCE: text, PUSH_SERVICE_ACCOUNT: text });
+
+/** Configuration of `gcp/events`, read once at cold start. @throws ConfigError */
+export const loadGcpEventsConfig = (env: Env = process.env): GcpEventsConfig => {
+  const filled = withDefaults(env);
+  return collect(
+    [
+      () => loadCoreConfig(filled, 'gcp'),
+      () => parse(marketplaceSchema, filled),
+      () => parse(pushSchema, filled),
+      () => parse(policySchema, filled),
+    ],
+    () => {
+      const push = parse(pushSchema, filled);
+      return {
+        ...loadCoreConfig(filled, 'gcp'),
+        marketplace: marketplaceOf(parse(marketplaceSchema, filled)),
+        push: { audience: push.PUSH_AUDIENCE, serviceAccount: push.PUSH_SERVICE_ACCOUNT },
+        policy: policyOf(parse(policySchema, filled)),
+        signupMessage: filled.SIGNUP_MESSAGE!,
+      };
+    },
+  );
+};
+
+export interface GcpSignupConfig extends CoreConfig {
+  readonly marketplace: GcpMarketplaceConfig;
+  readonly productDomains: readonly string[];
+  readonly policy: ApprovalPolicy;
+  readonly signupMessage: string;
+  readonly onboardingUrl: string;
+  readonly handoff: { readonly secret: string; readonly ttlSeconds: number };
+}
+
+const signupSchema = z.object({
+  PRODUCT_DOMAINS: list,
+  ONBOARDING_URL: url,
+  HANDOFF_SECRET: z.preprocess(
+    blankToUndefined,
+    z.string().min(32, 'must be at least 32 characters'),
+  ),
+  HANDOFF_TTL_SECONDS: z.preprocess(
+    (value) => blankToUndefined(value) ?? '300',
+    z.coerce.number().int('must be a whole number').min(10).max(3600),
+  ),
+});
+
+/** Configuration of `gcp/signup`, read once at cold start. @throws ConfigError */
+export const loadGcpSignupConfig = (env: Env = process.env): GcpSignupConfig => {
+  const filled = withDefaults(env);
+  return collect(
+    [
+      () => loadCoreConfig(filled, 'gcp'),
+      () => parse(marketplaceSchema, filled),
+      () => parse(signupSchema, filled),
+      () => parse(policySchema, filled),
+    ],
+    () => {
+      const signup = parse(signupSchema, filled);
+      return {
+        ...loadCoreConfig(filled, 'gcp'),
+        marketplace: marketplaceOf(parse(marketplaceSchema, filled)),
+        productDomains: signup.PRODUCT_DOMAINS,
+        policy: policyOf(parse(policySchema, filled)),
+        signupMessage: filled.SIGNUP_MESSAGE!,
+        onboardingUrl: signup.ONBOARDING_URL,
+        handoff: { secret: signup.HANDOFF_SECRET, ttlSeconds: signup.HANDOFF_TTL_SECONDS },
+      };
+    },
+  );
+};
