@@ -25,3 +25,6 @@ export * from './app/record-dead-letter';
 export * from './config/gcp-config';
 export { signHandoffToken, verifyHandoffToken } from './adapters/handoff/handoff-token';
 export type { Handoff } from './adapters/handoff/handoff-token';
+export * from './app/report-usage-to-service-control';
+export * from './domain/usage-window';
+export type * from './ports/usage-reporter';

@@ -62,8 +62,6 @@ export const GCP_FUNCTIONS: readonly GcpFunctionSpec[] = [
     entryPoints: ['gcpUsageReport'],
     env: [
       ...STORE_ENV,
-      'GCP_PROVIDER_ID',
-      'PROCUREMENT_API_URL',
       'SERVICE_CONTROL_API_URL',
       'GOOGLE_CERTS_URL',
       'USAGE_SERVICE_NAME',

@@ -59,12 +59,12 @@ export const ENV_VARS = {
   GCP_PROVIDER_ID: {
     description: 'Your Partner Procurement provider id (`DEMO-<project>` in the codelab).',
     defaultValue: null,
-    readBy: 'Google functions',
+    readBy: 'gcp/events, gcp/signup',
   },
   PROCUREMENT_API_URL: {
     description: 'Base URL of the Partner Procurement API; the simulator locally.',
     defaultValue: '`https://cloudcommerceprocurement.googleapis.com/`',
-    readBy: 'Google functions',
+    readBy: 'gcp/events, gcp/signup',
   },
   SERVICE_CONTROL_API_URL: {
     description: 'Base URL of Service Control; the simulator locally.',

@@ -184,3 +184,60 @@ export const loadGcpSignupConfig = (env: Env = process.env): GcpSignupConfig => 
     },
   );
 };
+
+export interface GcpUsageConfig extends CoreConfig {
+  readonly serviceName: string;
+  readonly serviceControlApiUrl: string;
+  readonly googleCertsUrl: string;
+  readonly metrics: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly scheduler: { readonly audience: string; readonly serviceAccount: string };
+}
+
+const metricsSchema = z.preprocess(
+  blankToUndefined,
+  z
+    .string('is required')
+    .transform((value, ctx) => {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.record(
+        z.string().min(1),
+        z.record(z.string().min(1), z.string().min(1)),
+        'must map each plan to a map of dimension to metric name',
+      ),
+    ),
+);
+
+const usageSchema = z.object({
+  USAGE_SERVICE_NAME: text,
+  USAGE_METRICS: metricsSchema,
+  SERVICE_CONTROL_API_URL: url,
+  GOOGLE_CERTS_URL: url,
+  SCHEDULER_AUDIENCE: text,
+  SCHEDULER_SERVICE_ACCOUNT: text,
+});
+
+/** Configuration of `gcp/usage-report`, read once at cold start. @throws ConfigError */
+export const loadGcpUsageConfig = (env: Env = process.env): GcpUsageConfig => {
+  const filled = withDefaults(env);
+  return collect([() => loadCoreConfig(filled, 'gcp'), () => parse(usageSchema, filled)], () => {
+    const usage = parse(usageSchema, filled);
+    return {
+      ...loadCoreConfig(filled, 'gcp'),
+      serviceName: usage.USAGE_SERVICE_NAME,
+      serviceControlApiUrl: usage.SERVICE_CONTROL_API_URL,
+      googleCertsUrl: usage.GOOGLE_CERTS_URL,
+      metrics: usage.USAGE_METRICS,
+      scheduler: {
+        audience: usage.SCHEDULER_AUDIENCE,
+        serviceAccount: usage.SCHEDULER_SERVICE_ACCOUNT,
+      },
+    };
+  });
+};

@@ -10,3 +10,4 @@ export {
   SIGNUP_TOKEN_ISSUER,
 } from './google-tokens';
 export type { SignupClaims } from './google-tokens';
+export { createServiceControlClient } from './service-control-client';
