@@ -51,6 +51,7 @@ export const GCP_FUNCTIONS: readonly GcpFunctionSpec[] = [
       'PRODUCT_DOMAINS',
       'APPROVAL_POLICY',
       'APPROVAL_PLANS',
+      'SIGNUP_MESSAGE',
       'ONBOARDING_URL',
       'HANDOFF_SECRET',
       'HANDOFF_TTL_SECONDS',

@@ -106,7 +106,7 @@ export const ENV_VARS = {
   SIGNUP_MESSAGE: {
     description: 'Shown to a buyer whose purchase waits for them to finish signing up.',
     defaultValue: '`Finish signing up with the vendor to activate this purchase.`',
-    readBy: 'gcp/events',
+    readBy: 'gcp/events, gcp/signup',
   },
   ONBOARDING_URL: {
     description: 'Your app page a signed-up buyer is sent to, with a handoff token.',

@@ -1,0 +1,39 @@
+# Usage is reported hourly (Google's usage-reporting guide and codelab report every hour): each run
+# sends the hours that have closed and were not sent yet, so a missed run is caught up by the next.
+
+resource "google_cloud_scheduler_job" "usage_report" {
+  project          = var.project_id
+  region           = var.region
+  name             = "${var.name_prefix}-usage-report-hourly"
+  description      = "Reports closed usage hours to Service Control (marketplace-connector)."
+  schedule         = "0 * * * *"
+  time_zone        = "Etc/UTC"
+  attempt_deadline = "600s" # the function's 540 s timeout, plus a start-up margin
+
+  retry_config {
+    retry_count          = 3
+    min_backoff_duration = "30s"
+    max_backoff_duration = "300s"
+  }
+
+  http_target {
+    http_method = "POST"
+    uri         = local.function_urls["usage-report"]
+    headers = {
+      "Content-Type" = "application/json"
+    }
+    body = base64encode("{}")
+
+    oidc_token {
+      service_account_email = google_service_account.scheduler.email
+      audience              = local.function_urls["usage-report"]
+    }
+  }
+
+  # The first run must find the function deployed and the scheduler allowed to invoke it.
+  depends_on = [
+    google_project_service.apis,
+    google_cloudfunctions2_function.fn,
+    google_cloud_run_v2_service_iam_member.usage_report_invoker,
+  ]
+}

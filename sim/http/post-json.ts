@@ -1,0 +1,41 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+export interface PostJsonOptions {
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * POSTs a JSON body and resolves to the answer's status code; rejects on a network error or
+ * timeout. No keep-alive agent: a pooled socket would keep a test process (or `stop()`) waiting.
+ */
+export const postJson = (url: string, body: unknown, options: PostJsonOptions): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const payload = Buffer.from(JSON.stringify(body));
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(
+      target,
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(payload.length),
+          ...options.headers,
+        },
+        timeout: options.timeoutMs,
+        signal: options.signal,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
