@@ -49,8 +49,8 @@ const alreadyDone = (error: unknown): boolean =>
  * 1. tells the marketplace the buyer signed up (an approval already given is fine);
  * 2. links the account to a vendor tenant (the one it has, or a new one) and records it as
  *    signed up, with `account.signed_up` for the vendor the first time, in one atomic write;
- * 3. answers the account's purchases that waited for the signup, per the approval policy;
- * 4. links the account's stored purchases to the tenant.
+ * 3. links the account's stored purchases to the tenant;
+ * 4. answers the account's purchases that waited for the signup, per the approval policy.
  * Safe to repeat: a replayed signup changes nothing and answers the same tenant.
  *
  * @throws NotFoundError when the marketplace no longer knows the account.
@@ -73,13 +73,14 @@ export const completeSignup = async (
   const { account, firstSignup } = await recordSignup(deps, input);
   const tenantId = account.tenant!.tenantId;
 
+  // Linked before they are approved: the events approvals cause then find them linked.
+  await linkEntitlements(deps, input.cloud, input.accountId, tenantId);
   const answered: string[] = [];
   for (const { id, observed } of await deps.approvals.listAwaitingApproval(input.accountId)) {
     if ((await answerMarketplace(deps.answering, id, observed, true)) === 'answered') {
       answered.push(id);
     }
   }
-  await linkEntitlements(deps, input.cloud, input.accountId, tenantId);
   logger.info('signup completed', { tenantId, firstSignup, answered: answered.length });
   return { tenantId, accountId: input.accountId, answeredEntitlements: answered, firstSignup };
 };

@@ -36,7 +36,7 @@ export type { LifecycleEvent, MarketplaceEventCommand };
  * Handles one marketplace message:
  * 1. load the event record, account and entitlement (one read); a recorded event is a no-op;
  * 2. re-read the marketplace (once, whatever the retries) and, where it waits for the vendor,
- *    answer it per the approval policy (read again only if it had moved on);
+ *    answer it per the approval policy and read it again (what was read is stale then);
  * 3. decide on (message, stored state, marketplace state), a pure step;
  * 4. write state, event record and outbox rows in one atomic write;
  * 5. when the write loses a race, go back to 1 with what is stored now.
@@ -105,8 +105,8 @@ const observeAndAnswer = async (
     entitlement,
     account?.status === 'active',
   );
-  // The marketplace moved on since the read: decide on where it is now.
-  return answered === 'moved'
-    ? { observation: await deps.marketplace.observe(command), account }
-    : { observation, account };
+  // Answered, or refused because it moved on: either way the read is stale, so read again.
+  return answered === 'nothing'
+    ? { observation, account }
+    : { observation: await deps.marketplace.observe(command), account };
 };

@@ -33,3 +33,15 @@ export const GOOGLE_API_RETRY = {
     [500, 599],
   ],
 };
+
+/**
+ * Options every Google API client here shares. The platform's own `fetch`: gaxios would
+ * otherwise load `node-fetch` through a dynamic import, one more dependency at cold start (and
+ * one that module sandboxes such as test runners cannot load).
+ */
+export const googleApiOptions = (baseUrl: string) => ({
+  rootUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`,
+  auth: authFor(baseUrl),
+  retryConfig: GOOGLE_API_RETRY,
+  fetchImplementation: fetch,
+});

@@ -17,7 +17,12 @@ export const toMarketplaceApiError = (error: unknown, call: string): Marketplace
     shape.response?.status ?? (typeof shape.status === 'number' ? shape.status : undefined);
   const code = shape.response?.data?.error?.status;
   const retryable = status === undefined || status === 429 || status >= 500;
-  return new MarketplaceApiError(`${call} failed${status ? ` with HTTP ${status}` : ''}`, {
+  const why = status
+    ? ` with HTTP ${status}`
+    : typeof shape.code === 'string'
+      ? ` (${shape.code})`
+      : '';
+  return new MarketplaceApiError(`${call} failed${why}`, {
     cause: error,
     retryable,
     ...(status === undefined ? {} : { status }),

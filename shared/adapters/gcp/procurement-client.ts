@@ -1,5 +1,5 @@
 import { cloudcommerceprocurement_v1 } from 'googleapis/build/src/apis/cloudcommerceprocurement';
-import { authFor, GOOGLE_API_RETRY } from './google-api-auth';
+import { googleApiOptions } from './google-api-auth';
 import { toMarketplaceApiError } from './google-api-errors';
 
 export type ProcurementAccount = cloudcommerceprocurement_v1.Schema$Account;
@@ -20,11 +20,7 @@ const PAGE_SIZE = 200;
  */
 export const createProcurementClient = (options: ProcurementClientOptions) => {
   const baseUrl = options.baseUrl ?? 'https://cloudcommerceprocurement.googleapis.com/';
-  const api = new cloudcommerceprocurement_v1.Cloudcommerceprocurement({
-    rootUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`,
-    auth: authFor(baseUrl),
-    retryConfig: GOOGLE_API_RETRY,
-  });
+  const api = new cloudcommerceprocurement_v1.Cloudcommerceprocurement(googleApiOptions(baseUrl));
   const provider = `providers/${options.providerId}`;
   const accountName = (id: string) => `${provider}/accounts/${id}`;
   const entitlementName = (id: string) => `${provider}/entitlements/${id}`;

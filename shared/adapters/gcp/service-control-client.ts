@@ -1,6 +1,6 @@
 import { servicecontrol_v1 } from 'googleapis/build/src/apis/servicecontrol';
 import type { UsageOperation, UsageProblem, UsageReporter } from '../../ports/usage-reporter';
-import { authFor, GOOGLE_API_RETRY } from './google-api-auth';
+import { googleApiOptions } from './google-api-auth';
 import { toMarketplaceApiError } from './google-api-errors';
 
 const iso = (epochMs: number) => new Date(epochMs).toISOString();
@@ -43,11 +43,7 @@ export const createServiceControlClient = (options: {
   readonly baseUrl?: string;
 }): UsageReporter => {
   const baseUrl = options.baseUrl ?? 'https://servicecontrol.googleapis.com/';
-  const api = new servicecontrol_v1.Servicecontrol({
-    rootUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`,
-    auth: authFor(baseUrl),
-    retryConfig: GOOGLE_API_RETRY,
-  });
+  const api = new servicecontrol_v1.Servicecontrol(googleApiOptions(baseUrl));
   const problemOf = (
     code: string | null | undefined,
     detail: string | null | undefined,
