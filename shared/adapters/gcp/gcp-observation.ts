@@ -70,9 +70,11 @@ export const observeEntitlement = (resource: ProcurementEntitlement): ObservedEn
     awaiting: state.awaiting,
     plan: resource.plan ?? null,
     pendingPlan: resource.newPendingPlan ?? null,
+    // Without a pending offer, the "new offer" times are the current offer's: an offer accepted
+    // for a later start (ENTITLEMENT_OFFER_ACCEPTED) says so on a purchase that has one offer.
     offer: offerOf(resource.offer, {
-      start: null,
-      end: resource.offerEndTime,
+      start: resource.newPendingOffer ? null : resource.newOfferStartTime,
+      end: resource.offerEndTime ?? (resource.newPendingOffer ? null : resource.newOfferEndTime),
       duration: resource.offerDuration,
     }),
     pendingOffer: offerOf(resource.newPendingOffer, {
