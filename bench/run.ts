@@ -1,15 +1,19 @@
+import { benchGcpEvents } from './gcp-events';
 import { benchStore } from './store';
 
 /** `npm run bench [name ...] [--seconds N]`: runs the benchmarks and prints one JSON document. */
 const BENCHES: Record<string, (options: { seconds?: number }) => Promise<unknown>> = {
   store: benchStore,
+  'gcp-events': () => benchGcpEvents(),
 };
 
 const main = async (): Promise<void> => {
   const args = process.argv.slice(2);
   const secondsAt = args.indexOf('--seconds');
   const seconds = secondsAt >= 0 ? Number(args[secondsAt + 1]) : undefined;
-  const names = args.filter((arg, i) => !arg.startsWith('--') && i !== secondsAt + 1);
+  const names = args.filter(
+    (arg, i) => !arg.startsWith('--') && (secondsAt < 0 || i !== secondsAt + 1),
+  );
   const selected = names.length > 0 ? names : Object.keys(BENCHES);
   const results: Record<string, unknown> = {};
   for (const name of selected) {
