@@ -9,7 +9,11 @@ export interface RetryPolicy {
   readonly maxBackoffMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, minBackoffMs: 100, maxBackoffMs: 2_000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 5,
+  minBackoffMs: 100,
+  maxBackoffMs: 2_000,
+};
 
 /** Sends one attempt and resolves to the receiver's HTTP status; rejects when unreachable. */
 export type SendAttempt = (signal: AbortSignal) => Promise<number>;

@@ -36,7 +36,9 @@ interface Bucket {
   refilledAtMs: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+// Unref'd: a delayed request must not keep a stopping process alive.
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export const createFaults = (clock: SimClock, defaultSeed: Seed): Faults => {
   let current: FaultSettings = {};
@@ -44,10 +46,15 @@ export const createFaults = (clock: SimClock, defaultSeed: Seed): Faults => {
   const buckets = new Map<string, Bucket>();
 
   // A full bucket to start with: a burst up to the rate passes, the request after it does not.
+  // It holds at least one token, so a rate below 1 per second still lets requests through.
   const takeToken = (api: string, rps: number): boolean => {
     const nowMs = clock.nowMs();
-    const bucket = buckets.get(api) ?? { tokens: rps, refilledAtMs: nowMs };
-    bucket.tokens = Math.min(rps, bucket.tokens + ((nowMs - bucket.refilledAtMs) / 1000) * rps);
+    const capacity = Math.max(1, rps);
+    const bucket = buckets.get(api) ?? { tokens: capacity, refilledAtMs: nowMs };
+    bucket.tokens = Math.min(
+      capacity,
+      bucket.tokens + ((nowMs - bucket.refilledAtMs) / 1000) * rps,
+    );
     bucket.refilledAtMs = nowMs;
     buckets.set(api, bucket);
     if (bucket.tokens < 1) return false;

@@ -211,7 +211,8 @@ export const createSimulator = async (options: SimulatorOptions = {}): Promise<S
     handle(req).then(
       (response) => send(res, response.status, response.body, response.headers),
       (error: unknown) => {
-        if (error instanceof SimHttpError) return send(res, error.status, error.body, error.headers);
+        if (error instanceof SimHttpError)
+          return send(res, error.status, error.body, error.headers);
         const message = error instanceof Error ? error.message : String(error);
         send(res, 500, { error: { code: 500, message, status: 'INTERNAL' } });
       },

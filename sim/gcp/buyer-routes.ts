@@ -55,7 +55,9 @@ const purchaseSchema = z.strictObject({
   offer: offerSchema.optional(),
   productExternalName: z.string().min(1).optional(),
   quoteExternalName: z.string().min(1).optional(),
-  consumers: z.array(z.string().regex(/^projects\/[^/\s]+$/, 'must be "projects/{number}"')).optional(),
+  consumers: z
+    .array(z.string().regex(/^projects\/[^/\s]+$/, 'must be "projects/{number}"'))
+    .optional(),
   approvals: z.array(name('approval name')).min(1).optional(),
 });
 
@@ -95,7 +97,9 @@ export const buyerRoutes = (deps: BuyerRoutesDeps): SimRoute[] => {
     return {
       status,
       body: {
-        ...(result.entitlement ? { entitlement: entitlementView(providerId, result.entitlement) } : {}),
+        ...(result.entitlement
+          ? { entitlement: entitlementView(providerId, result.entitlement) }
+          : {}),
         messageIds: result.published.map((message) => message.id),
       },
     };
@@ -151,7 +155,10 @@ export const buyerRoutes = (deps: BuyerRoutesDeps): SimRoute[] => {
       handle: async (request) => {
         const { audience } = await parseBody(request, signupTokenSchema);
         const accountId = request.params.id ?? '';
-        return { status: 200, body: { accountId, signupToken: marketplace.signupToken(accountId, audience) } };
+        return {
+          status: 200,
+          body: { accountId, signupToken: marketplace.signupToken(accountId, audience) },
+        };
       },
     },
     {
@@ -208,7 +215,10 @@ export const buyerRoutes = (deps: BuyerRoutesDeps): SimRoute[] => {
       method: 'POST',
       pattern: '/_sim/gcp/keys/rotate',
       handle: async () => {
-        const [signup, oidc] = await Promise.all([deps.keys.signup.rotate(), deps.keys.oidc.rotate()]);
+        const [signup, oidc] = await Promise.all([
+          deps.keys.signup.rotate(),
+          deps.keys.oidc.rotate(),
+        ]);
         return { status: 200, body: { signupKid: signup.kid, oidcKid: oidc.kid } };
       },
     },

@@ -24,7 +24,12 @@ describe('parseFilter', () => {
   });
 
   it('reads a restriction with each comparator', () => {
-    expect(parseFilter('plan=pro')).toEqual({ kind: 'compare', field: 'plan', comparator: '=', value: 'pro' });
+    expect(parseFilter('plan=pro')).toEqual({
+      kind: 'compare',
+      field: 'plan',
+      comparator: '=',
+      value: 'pro',
+    });
     expect(parseFilter('plan!=pro')).toMatchObject({ comparator: '!=' });
     expect(parseFilter('consumers.project:projects/1')).toMatchObject({
       field: 'consumers.project',
@@ -34,7 +39,9 @@ describe('parseFilter', () => {
   });
 
   it('reads a space as AND', () => {
-    expect(parseFilter('account=E-1234 state=active')).toEqual(parseFilter('account=E-1234 AND state=active'));
+    expect(parseFilter('account=E-1234 state=active')).toEqual(
+      parseFilter('account=E-1234 AND state=active'),
+    );
   });
 
   it('binds OR tighter than AND, as Google filters do', () => {
@@ -54,7 +61,9 @@ describe('parseFilter', () => {
   });
 
   it('reads double-quoted values with escapes and special characters', () => {
-    expect(parseFilter('product="providerId:productId"')).toMatchObject({ value: 'providerId:productId' });
+    expect(parseFilter('product="providerId:productId"')).toMatchObject({
+      value: 'providerId:productId',
+    });
     expect(parseFilter('plan="a \\"b\\" (c)"')).toMatchObject({ value: 'a "b" (c)' });
   });
 
@@ -104,16 +113,22 @@ describe('compileEntitlementFilter', () => {
     expect(matches(filter)).toBe(expected);
   });
 
-  it.each(['state=active', 'state=ACTIVE', 'state=Entitlement_Active', 'state=ENTITLEMENT_ACTIVE', 'state:active'])(
-    'matches the state case-insensitively with an optional prefix: %j',
-    (filter) => {
-      expect(matches(filter)).toBe(true);
-      expect(matches(filter, entitlement({ state: 'ENTITLEMENT_CANCELLED' }))).toBe(false);
-    },
-  );
+  it.each([
+    'state=active',
+    'state=ACTIVE',
+    'state=Entitlement_Active',
+    'state=ENTITLEMENT_ACTIVE',
+    'state:active',
+  ])('matches the state case-insensitively with an optional prefix: %j', (filter) => {
+    expect(matches(filter)).toBe(true);
+    expect(matches(filter, entitlement({ state: 'ENTITLEMENT_CANCELLED' }))).toBe(false);
+  });
 
   it('matches the pending plan under both spellings', () => {
-    const pending = entitlement({ state: 'ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL', newPendingPlan: 'max' });
+    const pending = entitlement({
+      state: 'ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL',
+      newPendingPlan: 'max',
+    });
     expect(matches('newPendingPlan=max', pending)).toBe(true);
     expect(matches('new_pending_plan=max', pending)).toBe(true);
     expect(matches('new_pending_plan=max')).toBe(false);
@@ -124,6 +139,8 @@ describe('compileEntitlementFilter', () => {
   });
 
   it('refuses an unknown attribute, naming the supported ones', () => {
-    expect(() => compileEntitlementFilter('colour=red')).toThrow(/unsupported attribute "colour".*account/);
+    expect(() => compileEntitlementFilter('colour=red')).toThrow(
+      /unsupported attribute "colour".*account/,
+    );
   });
 });

@@ -119,7 +119,12 @@ export const parseFilter = (text: string): FilterNode | undefined => {
         value.at,
       );
     }
-    return { kind: 'compare', field: field.value, comparator: comparator.value, value: value.value };
+    return {
+      kind: 'compare',
+      field: field.value,
+      comparator: comparator.value,
+      value: value.value,
+    };
   };
 
   const simple = (): FilterNode => {
@@ -270,7 +275,9 @@ const evaluate = (node: FilterNode, entitlement: FilterableEntitlement): boolean
       const candidates = SCALARS[node.field]!(entitlement);
       const equal =
         node.field === 'state'
-          ? candidates.some((c) => c !== undefined && normalizeState(c) === normalizeState(node.value))
+          ? candidates.some(
+              (c) => c !== undefined && normalizeState(c) === normalizeState(node.value),
+            )
           : candidates.includes(node.value);
       // `:` on a single value is the same as equality.
       return node.comparator === '!=' ? !equal : equal;

@@ -49,5 +49,3 @@ export interface EntitlementMessage {
 }
 
 export type MarketplaceMessage = AccountMessage | EntitlementMessage;
-
-export const eventTypeOf = (message: MarketplaceMessage): string => message.eventType;

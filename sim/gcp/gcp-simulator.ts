@@ -40,7 +40,9 @@ export interface GcpSimulatorHandle {
   oidcKey(): SigningKey;
 
   /** `POST /_sim/gcp/purchase`: in `sync` mode resolves once the pushes were answered. */
-  purchase(input: PurchaseInput): Promise<Omit<PurchaseResult, 'published'> & { messageIds: string[] }>;
+  purchase(
+    input: PurchaseInput,
+  ): Promise<Omit<PurchaseResult, 'published'> & { messageIds: string[] }>;
   /** `POST /_sim/gcp/entitlements/{id}/{action}`. */
   buyerAction(
     entitlementId: string,
@@ -90,8 +92,16 @@ export const createGcpSimulator = async (
   // Separate streams, so adding a key or a message never shifts the ids of resources.
   const keyRandom = createRandom(`${context.seed}:gcp:keys`);
   const [signupKeys, oidcKeys] = await Promise.all([
-    createKeyRing({ commonName: 'cloud-commerce-partner.system.gserviceaccount.com', random: keyRandom, nowMs: clock.nowMs() }),
-    createKeyRing({ commonName: 'federated-signon.system.gserviceaccount.com', random: keyRandom, nowMs: clock.nowMs() }),
+    createKeyRing({
+      commonName: 'cloud-commerce-partner.system.gserviceaccount.com',
+      random: keyRandom,
+      nowMs: clock.nowMs(),
+    }),
+    createKeyRing({
+      commonName: 'federated-signon.system.gserviceaccount.com',
+      random: keyRandom,
+      nowMs: clock.nowMs(),
+    }),
   ]);
 
   const pubsub = createPubSubPush({
@@ -119,7 +129,10 @@ export const createGcpSimulator = async (
     pubsub,
     signupKeys,
   });
-  const ledger = createUsageLedger({ clock, ...(options.usageMetrics ? { metrics: options.usageMetrics } : {}) });
+  const ledger = createUsageLedger({
+    clock,
+    ...(options.usageMetrics ? { metrics: options.usageMetrics } : {}),
+  });
   const forcedCheckErrors = new Map<string, CheckErrorCode>();
 
   const ids = (published: readonly RecordedMessage[]): string[] => published.map((m) => m.id);
@@ -130,7 +143,13 @@ export const createGcpSimulator = async (
       ...procurementRoutes({ marketplace, pubsub }),
       ...serviceControlRoutes({ marketplace, ledger, forcedCheckErrors }),
       ...certRoutes({ signup: signupKeys, oidc: oidcKeys, nowMs: clock.nowMs }),
-      ...buyerRoutes({ marketplace, pubsub, ledger, keys: { signup: signupKeys, oidc: oidcKeys }, nowMs: clock.nowMs }),
+      ...buyerRoutes({
+        marketplace,
+        pubsub,
+        ledger,
+        keys: { signup: signupKeys, oidc: oidcKeys },
+        nowMs: clock.nowMs,
+      }),
     ],
     guard: requireBearer,
     faultError: (outcome) => (outcome === 'throttled' ? resourceExhausted() : unavailable()),

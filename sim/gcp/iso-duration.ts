@@ -12,14 +12,12 @@ export const isIsoDuration = (text: string): boolean =>
 /** `startMs` plus the duration; `undefined` for text that is not an ISO 8601 duration. */
 export const addIsoDuration = (startMs: number, duration: string): number | undefined => {
   if (!isIsoDuration(duration)) return undefined;
-  const [, years, months, weeks, days, hours, minutes, seconds] = (PATTERN.exec(duration) ?? []).map(
-    (part) => Number(part ?? 0),
-  );
+  const [, years, months, weeks, days, hours, minutes, seconds] = (
+    PATTERN.exec(duration) ?? []
+  ).map((part) => Number(part ?? 0));
   const date = new Date(startMs);
   date.setUTCFullYear(date.getUTCFullYear() + (years ?? 0));
   date.setUTCMonth(date.getUTCMonth() + (months ?? 0));
   date.setUTCDate(date.getUTCDate() + (weeks ?? 0) * 7 + (days ?? 0));
-  return (
-    date.getTime() + (((hours ?? 0) * 60 + (minutes ?? 0)) * 60 + (seconds ?? 0)) * 1000
-  );
+  return date.getTime() + (((hours ?? 0) * 60 + (minutes ?? 0)) * 60 + (seconds ?? 0)) * 1000;
 };

@@ -6,12 +6,7 @@ import type { Random } from '../random';
 import type { AccountEventType, EntitlementEventType, EntitlementMessage } from './events';
 import { failedPrecondition, invalidArgument, notFound } from './google-errors';
 import { addIsoDuration } from './iso-duration';
-import type {
-  AccountRecord,
-  EntitlementRecord,
-  EntitlementState,
-  OfferTerms,
-} from './model';
+import type { AccountRecord, EntitlementRecord, EntitlementState, OfferTerms } from './model';
 import { BILLABLE_STATES } from './model';
 import type { PubSubPush } from './pubsub-push';
 import { accountName, entitlementName } from './resource-views';
@@ -142,7 +137,10 @@ const REASON_MAX_BYTES = 256;
 const truncate = (text: string | undefined): string | undefined =>
   text === undefined
     ? undefined
-    : Buffer.from(text).subarray(0, REASON_MAX_BYTES).toString('utf8').replace(/\uFFFD$/, '');
+    : Buffer.from(text)
+        .subarray(0, REASON_MAX_BYTES)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
 
 const endOfMonthMs = (epochMs: number): number => {
   const date = new Date(epochMs);
@@ -376,7 +374,8 @@ export const createGcpMarketplace = (options: GcpMarketplaceOptions): GcpMarketp
       publishEntitlement(out, e, 'ENTITLEMENT_PLAN_CHANGE_REQUESTED', { newPlan: input.plan });
     },
     'cancel-plan-change': (out, e) => {
-      if (e.state !== 'ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL') conflict(e, 'revert a plan change');
+      if (e.state !== 'ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL')
+        conflict(e, 'revert a plan change');
       const newPlan = e.newPendingPlan;
       e.newPendingPlan = undefined;
       e.pendingOffer = undefined;
@@ -477,7 +476,8 @@ export const createGcpMarketplace = (options: GcpMarketplaceOptions): GcpMarketp
       account.updateTime = updateTime;
       // Reset sends no message at all, for the account or its entitlements.
       for (const e of entitlements.values()) {
-        if (e.accountId === id && e.state !== 'ENTITLEMENT_CANCELLED') cancelNow(null, e, 'unknown');
+        if (e.accountId === id && e.state !== 'ENTITLEMENT_CANCELLED')
+          cancelNow(null, e, 'unknown');
       }
       return { published: [] };
     },

@@ -96,42 +96,90 @@ export const procurementRoutes = (deps: ProcurementApiDeps): SimRoute[] => {
   const id = (request: SimRequest): string => request.params.id ?? '';
 
   return [
-    route('GET', '/accounts', 'commerceprocurement.providerAccounts.list', ['pageSize', 'pageToken'], (request) => {
-      const page = paginate(marketplace.accounts(), {
-        pageSize: request.url.searchParams.get('pageSize'),
-        pageToken: request.url.searchParams.get('pageToken'),
-        kind: 'accounts',
-        ...ACCOUNTS_PAGE,
-      });
-      const body: Record<string, unknown> = {};
-      if (page.items.length) body.accounts = page.items.map((a) => accountView(marketplace.providerId, a));
-      if (page.nextPageToken) body.nextPageToken = page.nextPageToken;
-      return { status: 200, body };
-    }),
-    route('GET', '/accounts/{id}', 'commerceprocurement.providerAccounts.get', ['view'], (request) => {
-      const view = request.url.searchParams.get('view');
-      if (view && !['ACCOUNT_VIEW_UNSPECIFIED', 'ACCOUNT_VIEW_BASIC', 'ACCOUNT_VIEW_FULL'].includes(view)) {
-        throw invalidArgument(`Invalid value at 'view' (type.googleapis.com/AccountView), "${view}"`);
-      }
-      const account = marketplace.requireAccount(id(request));
-      return { status: 200, body: accountView(marketplace.providerId, account) };
-    }),
-    route('POST', '/accounts/{id}:approve', 'commerceprocurement.providerAccounts.approve', [], async (request) => {
-      const body = await readBody(request, { approvalName: 'string', reason: 'string', properties: 'object' });
-      return done(
-        marketplace.approveAccount(id(request), optionalString(body.approvalName), optionalString(body.reason)),
-      );
-    }),
-    route('POST', '/accounts/{id}:reject', 'commerceprocurement.providerAccounts.reject', [], async (request) => {
-      const body = await readBody(request, { approvalName: 'string', reason: 'string' });
-      return done(
-        marketplace.rejectAccount(id(request), optionalString(body.approvalName), optionalString(body.reason)),
-      );
-    }),
-    route('POST', '/accounts/{id}:reset', 'commerceprocurement.providerAccounts.reset', [], async (request) => {
-      await readBody(request, {});
-      return done(marketplace.resetAccount(id(request)));
-    }),
+    route(
+      'GET',
+      '/accounts',
+      'commerceprocurement.providerAccounts.list',
+      ['pageSize', 'pageToken'],
+      (request) => {
+        const page = paginate(marketplace.accounts(), {
+          pageSize: request.url.searchParams.get('pageSize'),
+          pageToken: request.url.searchParams.get('pageToken'),
+          kind: 'accounts',
+          ...ACCOUNTS_PAGE,
+        });
+        const body: Record<string, unknown> = {};
+        if (page.items.length)
+          body.accounts = page.items.map((a) => accountView(marketplace.providerId, a));
+        if (page.nextPageToken) body.nextPageToken = page.nextPageToken;
+        return { status: 200, body };
+      },
+    ),
+    route(
+      'GET',
+      '/accounts/{id}',
+      'commerceprocurement.providerAccounts.get',
+      ['view'],
+      (request) => {
+        const view = request.url.searchParams.get('view');
+        if (
+          view &&
+          !['ACCOUNT_VIEW_UNSPECIFIED', 'ACCOUNT_VIEW_BASIC', 'ACCOUNT_VIEW_FULL'].includes(view)
+        ) {
+          throw invalidArgument(
+            `Invalid value at 'view' (type.googleapis.com/AccountView), "${view}"`,
+          );
+        }
+        const account = marketplace.requireAccount(id(request));
+        return { status: 200, body: accountView(marketplace.providerId, account) };
+      },
+    ),
+    route(
+      'POST',
+      '/accounts/{id}:approve',
+      'commerceprocurement.providerAccounts.approve',
+      [],
+      async (request) => {
+        const body = await readBody(request, {
+          approvalName: 'string',
+          reason: 'string',
+          properties: 'object',
+        });
+        return done(
+          marketplace.approveAccount(
+            id(request),
+            optionalString(body.approvalName),
+            optionalString(body.reason),
+          ),
+        );
+      },
+    ),
+    route(
+      'POST',
+      '/accounts/{id}:reject',
+      'commerceprocurement.providerAccounts.reject',
+      [],
+      async (request) => {
+        const body = await readBody(request, { approvalName: 'string', reason: 'string' });
+        return done(
+          marketplace.rejectAccount(
+            id(request),
+            optionalString(body.approvalName),
+            optionalString(body.reason),
+          ),
+        );
+      },
+    ),
+    route(
+      'POST',
+      '/accounts/{id}:reset',
+      'commerceprocurement.providerAccounts.reset',
+      [],
+      async (request) => {
+        await readBody(request, {});
+        return done(marketplace.resetAccount(id(request)));
+      },
+    ),
 
     route(
       'GET',
@@ -144,13 +192,16 @@ export const procurementRoutes = (deps: ProcurementApiDeps): SimRoute[] => {
         try {
           matches = compileEntitlementFilter(filter);
         } catch (error) {
-          if (error instanceof FilterSyntaxError) throw invalidArgument(`Invalid filter: ${error.message}`);
+          if (error instanceof FilterSyntaxError)
+            throw invalidArgument(`Invalid filter: ${error.message}`);
           throw error;
         }
         const selected = marketplace
           .entitlements()
           .filter((e) =>
-            matches(filterableEntitlement(marketplace.providerId, e, marketplace.account(e.accountId))),
+            matches(
+              filterableEntitlement(marketplace.providerId, e, marketplace.account(e.accountId)),
+            ),
           );
         const page = paginate(selected, {
           pageSize: request.url.searchParams.get('pageSize'),
@@ -167,33 +218,65 @@ export const procurementRoutes = (deps: ProcurementApiDeps): SimRoute[] => {
         return { status: 200, body };
       },
     ),
-    route('GET', '/entitlements/{id}', 'commerceprocurement.providerEntitlements.get', [], (request) => {
-      const entitlement = marketplace.requireEntitlement(id(request));
-      return { status: 200, body: entitlementView(marketplace.providerId, entitlement) };
-    }),
-    route('PATCH', '/entitlements/{id}', 'commerceprocurement.providerEntitlements.update', ['updateMask'], async (request) => {
-      const body = await readBody(request, ENTITLEMENT_FIELDS);
-      const mask = request.url.searchParams.get('updateMask');
-      if (!mask) throw invalidArgument('update_mask is required: only messageToUser can be updated.');
-      for (const path of mask.split(',').map((p) => p.trim())) {
-        if (path !== 'messageToUser' && path !== 'message_to_user') {
-          throw invalidArgument(`Field "${path}" cannot be updated: only messageToUser can.`);
+    route(
+      'GET',
+      '/entitlements/{id}',
+      'commerceprocurement.providerEntitlements.get',
+      [],
+      (request) => {
+        const entitlement = marketplace.requireEntitlement(id(request));
+        return { status: 200, body: entitlementView(marketplace.providerId, entitlement) };
+      },
+    ),
+    route(
+      'PATCH',
+      '/entitlements/{id}',
+      'commerceprocurement.providerEntitlements.update',
+      ['updateMask'],
+      async (request) => {
+        const body = await readBody(request, ENTITLEMENT_FIELDS);
+        const mask = request.url.searchParams.get('updateMask');
+        if (!mask)
+          throw invalidArgument('update_mask is required: only messageToUser can be updated.');
+        for (const path of mask.split(',').map((p) => p.trim())) {
+          if (path !== 'messageToUser' && path !== 'message_to_user') {
+            throw invalidArgument(`Field "${path}" cannot be updated: only messageToUser can.`);
+          }
         }
-      }
-      if (body.messageToUser !== undefined && body.messageToUser !== null && typeof body.messageToUser !== 'string') {
-        throw invalidArgument(`Invalid value at 'entitlement.message_to_user' (TYPE_STRING)`);
-      }
-      const result = marketplace.setMessageToUser(id(request), optionalString(body.messageToUser));
-      return { status: 200, body: entitlementView(marketplace.providerId, result.entitlement!) };
-    }),
-    route('POST', '/entitlements/{id}:approve', 'commerceprocurement.providerEntitlements.approve', [], async (request) => {
-      await readBody(request, { entitlementMigrated: 'string', properties: 'object' });
-      return done(marketplace.approveEntitlement(id(request)));
-    }),
-    route('POST', '/entitlements/{id}:reject', 'commerceprocurement.providerEntitlements.reject', [], async (request) => {
-      const body = await readBody(request, { reason: 'string' });
-      return done(marketplace.rejectEntitlement(id(request), optionalString(body.reason)));
-    }),
+        if (
+          body.messageToUser !== undefined &&
+          body.messageToUser !== null &&
+          typeof body.messageToUser !== 'string'
+        ) {
+          throw invalidArgument(`Invalid value at 'entitlement.message_to_user' (TYPE_STRING)`);
+        }
+        const result = marketplace.setMessageToUser(
+          id(request),
+          optionalString(body.messageToUser),
+        );
+        return { status: 200, body: entitlementView(marketplace.providerId, result.entitlement!) };
+      },
+    ),
+    route(
+      'POST',
+      '/entitlements/{id}:approve',
+      'commerceprocurement.providerEntitlements.approve',
+      [],
+      async (request) => {
+        await readBody(request, { entitlementMigrated: 'string', properties: 'object' });
+        return done(marketplace.approveEntitlement(id(request)));
+      },
+    ),
+    route(
+      'POST',
+      '/entitlements/{id}:reject',
+      'commerceprocurement.providerEntitlements.reject',
+      [],
+      async (request) => {
+        const body = await readBody(request, { reason: 'string' });
+        return done(marketplace.rejectEntitlement(id(request), optionalString(body.reason)));
+      },
+    ),
     route(
       'POST',
       '/entitlements/{id}:approvePlanChange',
@@ -201,7 +284,9 @@ export const procurementRoutes = (deps: ProcurementApiDeps): SimRoute[] => {
       [],
       async (request) => {
         const body = await readBody(request, { pendingPlanName: 'string' });
-        return done(marketplace.approvePlanChange(id(request), optionalString(body.pendingPlanName)));
+        return done(
+          marketplace.approvePlanChange(id(request), optionalString(body.pendingPlanName)),
+        );
       },
     ),
     route(
@@ -211,12 +296,20 @@ export const procurementRoutes = (deps: ProcurementApiDeps): SimRoute[] => {
       [],
       async (request) => {
         const body = await readBody(request, { pendingPlanName: 'string', reason: 'string' });
-        return done(marketplace.rejectPlanChange(id(request), optionalString(body.pendingPlanName)));
+        return done(
+          marketplace.rejectPlanChange(id(request), optionalString(body.pendingPlanName)),
+        );
       },
     ),
-    route('POST', '/entitlements/{id}:suspend', 'commerceprocurement.providerEntitlements.suspend', [], async (request) => {
-      await readBody(request, { reason: 'string' });
-      throw unimplemented('Suspending an entitlement is not yet supported.');
-    }),
+    route(
+      'POST',
+      '/entitlements/{id}:suspend',
+      'commerceprocurement.providerEntitlements.suspend',
+      [],
+      async (request) => {
+        await readBody(request, { reason: 'string' });
+        throw unimplemented('Suspending an entitlement is not yet supported.');
+      },
+    ),
   ];
 };

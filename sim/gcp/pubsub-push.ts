@@ -139,7 +139,10 @@ export const createPubSubPush = (options: PubSubPushOptions): PubSubPush => {
       const message = messages.get('gcp', messageId);
       if (!message) throw simError(404, `message ${messageId} not found`);
       if (!config.pushEndpoint) {
-        throw simError(409, 'no push endpoint is configured: set one with POST /_sim/gcp/push-config');
+        throw simError(
+          409,
+          'no push endpoint is configured: set one with POST /_sim/gcp/push-config',
+        );
       }
       await deliveries.deliver(message, send(message), options.retry);
       return message;

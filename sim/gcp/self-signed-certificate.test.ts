@@ -14,14 +14,18 @@ describe('createSelfSignedCertificate', () => {
   const certificate = new X509Certificate(pem);
 
   it('is a PEM certificate that node parses and whose signature its own key verifies', () => {
-    expect(pem).toMatch(/^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----\n$/);
+    expect(pem).toMatch(
+      /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----\n$/,
+    );
     expect(certificate.verify(publicKey)).toBe(true);
   });
 
   it('names the subject and issuer, and carries the key', () => {
     expect(certificate.subject).toBe('CN=cloud-commerce-partner.system.gserviceaccount.com');
     expect(certificate.issuer).toBe(certificate.subject);
-    expect(certificate.publicKey.export({ format: 'jwk' })).toEqual(publicKey.export({ format: 'jwk' }));
+    expect(certificate.publicKey.export({ format: 'jwk' })).toEqual(
+      publicKey.export({ format: 'jwk' }),
+    );
   });
 
   it('keeps a serial with the high bit set positive', () => {

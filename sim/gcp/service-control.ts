@@ -77,7 +77,11 @@ export const serviceControlRoutes = (deps: ServiceControlDeps): SimRoute[] => [
           ...(checkErrors.length ? { checkErrors } : {}),
           ...SERVICE_CONFIG,
           ...(number
-            ? { checkInfo: { consumerInfo: { projectNumber: number, type: 'PROJECT', consumerNumber: number } } }
+            ? {
+                checkInfo: {
+                  consumerInfo: { projectNumber: number, type: 'PROJECT', consumerNumber: number },
+                },
+              }
             : {}),
         },
       };

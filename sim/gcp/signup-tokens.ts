@@ -93,7 +93,10 @@ export const forgeSignupToken = async (
     mintSignupToken({ ...options, claims: { ...options.claims, ...extra } });
   switch (forgery) {
     case 'expired':
-      return mintSignupToken({ ...options, nowSeconds: (options.nowSeconds ?? nowInSeconds()) - 3600 });
+      return mintSignupToken({
+        ...options,
+        nowSeconds: (options.nowSeconds ?? nowInSeconds()) - 3600,
+      });
     case 'wrong-audience':
       return claims({ aud: 'not-your-product.example.com' });
     case 'wrong-issuer':

@@ -19,7 +19,10 @@ const operation = (overrides: Record<string, unknown> = {}) => ({
 });
 
 const ledger = (metrics?: readonly string[]) =>
-  createUsageLedger({ clock: createSimClock(() => Date.parse('2026-01-01T02:00:00Z')), ...(metrics ? { metrics } : {}) });
+  createUsageLedger({
+    clock: createSimClock(() => Date.parse('2026-01-01T02:00:00Z')),
+    ...(metrics ? { metrics } : {}),
+  });
 
 describe('usage ledger', () => {
   it('bills an accepted operation, one row per value', () => {
@@ -50,11 +53,16 @@ describe('usage ledger', () => {
     const usage = ledger();
     usage.report(SERVICE, operation(), active);
     const changed = operation({
-      metricValueSets: [{ metricName: `${SERVICE}/requests`, metricValues: [{ int64Value: '151' }] }],
+      metricValueSets: [
+        { metricName: `${SERVICE}/requests`, metricValues: [{ int64Value: '151' }] },
+      ],
     });
     expect(usage.report(SERVICE, changed, active)).toEqual({
       operationId: 'op-1',
-      status: { code: 6, message: expect.stringMatching(/already reported with different content/) },
+      status: {
+        code: 6,
+        message: expect.stringMatching(/already reported with different content/),
+      },
     });
     expect(usage.billed()).toHaveLength(1);
     expect(usage.rejected()).toHaveLength(1);
@@ -63,12 +71,22 @@ describe('usage ledger', () => {
   it('wants each window to start where the previous one for the consumer and metric ended', () => {
     const usage = ledger();
     usage.report(SERVICE, operation(), active);
-    const gap = operation({ operationId: 'op-2', startTime: '2026-01-01T01:30:00Z', endTime: '2026-01-01T02:00:00Z' });
+    const gap = operation({
+      operationId: 'op-2',
+      startTime: '2026-01-01T01:30:00Z',
+      endTime: '2026-01-01T02:00:00Z',
+    });
     expect(usage.report(SERVICE, gap, active)?.status).toEqual({
       code: 3,
-      message: expect.stringMatching(/must equal the endTime of the previous report, 2026-01-01T01:00:00.000Z/),
+      message: expect.stringMatching(
+        /must equal the endTime of the previous report, 2026-01-01T01:00:00.000Z/,
+      ),
     });
-    const next = operation({ operationId: 'op-3', startTime: '2026-01-01T01:00:00.000Z', endTime: '2026-01-01T02:00:00Z' });
+    const next = operation({
+      operationId: 'op-3',
+      startTime: '2026-01-01T01:00:00.000Z',
+      endTime: '2026-01-01T02:00:00Z',
+    });
     expect(usage.report(SERVICE, next, active)).toBeUndefined();
   });
 
@@ -79,16 +97,22 @@ describe('usage ledger', () => {
     ['an overflow', '9223372036854775808', /overflows int64/],
   ])('refuses %s as int64Value', (_name, value, message) => {
     const op = operation({
-      metricValueSets: [{ metricName: `${SERVICE}/requests`, metricValues: [{ int64Value: value }] }],
+      metricValueSets: [
+        { metricName: `${SERVICE}/requests`, metricValues: [{ int64Value: value }] },
+      ],
     });
     expect(ledger().report(SERVICE, op, active)?.status.message).toMatch(message);
   });
 
   it('refuses a value that is not int64', () => {
     const op = operation({
-      metricValueSets: [{ metricName: `${SERVICE}/requests`, metricValues: [{ doubleValue: 1.5 }] }],
+      metricValueSets: [
+        { metricName: `${SERVICE}/requests`, metricValues: [{ doubleValue: 1.5 }] },
+      ],
     });
-    expect(ledger().report(SERVICE, op, active)?.status.message).toMatch(/int64Value only, not doubleValue/);
+    expect(ledger().report(SERVICE, op, active)?.status.message).toMatch(
+      /int64Value only, not doubleValue/,
+    );
   });
 
   it.each([
@@ -98,16 +122,23 @@ describe('usage ledger', () => {
     ['requests', false],
     [`${SERVICE}/`, false],
   ])('knows metric %j by default: %s', (metricName, known) => {
-    const op = operation({ metricValueSets: [{ metricName, metricValues: [{ int64Value: '1' }] }] });
+    const op = operation({
+      metricValueSets: [{ metricName, metricValues: [{ int64Value: '1' }] }],
+    });
     expect(ledger().report(SERVICE, op, active) === undefined).toBe(known);
   });
 
   it('knows only the configured metrics when given a list', () => {
     const usage = ledger(['example.com/pro_requests']);
     const op = (metricName: string, operationId: string) =>
-      operation({ operationId, metricValueSets: [{ metricName, metricValues: [{ int64Value: '1' }] }] });
+      operation({
+        operationId,
+        metricValueSets: [{ metricName, metricValues: [{ int64Value: '1' }] }],
+      });
     expect(usage.report(SERVICE, op('example.com/pro_requests', 'a'), active)).toBeUndefined();
-    expect(usage.report(SERVICE, op(`${SERVICE}/requests`, 'b'), active)?.status.message).toMatch(/not defined/);
+    expect(usage.report(SERVICE, op(`${SERVICE}/requests`, 'b'), active)?.status.message).toMatch(
+      /not defined/,
+    );
   });
 
   it('refuses unknown and inactive consumers', () => {

@@ -82,7 +82,9 @@ const record = (value: unknown, what: string): Record<string, unknown> =>
 
 const timestamp = (value: unknown, field: string): number => {
   const ms = typeof value === 'string' ? Date.parse(value) : NaN;
-  return Number.isNaN(ms) ? fail('INVALID_ARGUMENT', `${field} must be an RFC 3339 timestamp.`) : ms;
+  return Number.isNaN(ms)
+    ? fail('INVALID_ARGUMENT', `${field} must be an RFC 3339 timestamp.`)
+    : ms;
 };
 
 // The doc example names metrics `example-messaging-service/UsageInGiB` for the service
@@ -118,7 +120,10 @@ export const createUsageLedger = (options: UsageLedgerOptions): UsageLedger => {
         ? options.metrics.includes(metricName)
         : knownByDefault(serviceName, metricName);
       if (!known) {
-        fail('INVALID_ARGUMENT', `Metric "${metricName}" is not defined for service ${serviceName}.`);
+        fail(
+          'INVALID_ARGUMENT',
+          `Metric "${metricName}" is not defined for service ${serviceName}.`,
+        );
       }
       if (!Array.isArray(set.metricValues) || set.metricValues.length === 0) {
         fail('INVALID_ARGUMENT', `metricValues of "${metricName}" must list at least one value.`);
@@ -137,8 +142,10 @@ export const createUsageLedger = (options: UsageLedgerOptions): UsageLedger => {
           );
         }
         const parsed = BigInt(int64 as string);
-        if (parsed < 0n) fail('INVALID_ARGUMENT', `int64Value of "${metricName}" must not be negative.`);
-        if (parsed > INT64_MAX) fail('INVALID_ARGUMENT', `int64Value of "${metricName}" overflows int64.`);
+        if (parsed < 0n)
+          fail('INVALID_ARGUMENT', `int64Value of "${metricName}" must not be negative.`);
+        if (parsed > INT64_MAX)
+          fail('INVALID_ARGUMENT', `int64Value of "${metricName}" overflows int64.`);
         return parsed.toString();
       });
       return { metricName, values };

@@ -17,7 +17,9 @@ describe('createRouter', () => {
       route: approve,
       params: { provider: 'DEMO-x', id: 'abc-1' },
     });
-    expect(router.match('GET', '/v1/providers/DEMO-x/entitlements/abc-1')).toMatchObject({ route: get });
+    expect(router.match('GET', '/v1/providers/DEMO-x/entitlements/abc-1')).toMatchObject({
+      route: get,
+    });
   });
 
   it('decodes parameters', () => {
