@@ -77,6 +77,61 @@ describe('Google events delivered duplicated and out of order', () => {
     await expectConverged(id);
   });
 
+  it('handles every event type of a lifecycle through the CloudEvent entry point too', async () => {
+    const asCloudEvent = async (messageIds: readonly string[]) => {
+      const messages = stack.sim.gcp.messages().filter((m) => messageIds.includes(m.id));
+      for (const message of messages) {
+        const response = await fetch(stack.urls.cloudEvent, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'ce-id': `ce-${message.id}`,
+            'ce-specversion': '1.0',
+            'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+            'ce-source':
+              '//pubsub.googleapis.com/projects/cloudcommerceproc-prod/topics/demo-local',
+          },
+          body: JSON.stringify(message.envelope),
+        });
+        expect(response.status).toBeLessThan(300);
+      }
+      return messages.map((m) => (m.payload as { eventType: string }).eventType);
+    };
+    const { id, messageIds } = await lifecycle('full');
+    const accountId = (stack.sim.gcp.entitlement(id) as { account: string }).account
+      .split('/')
+      .pop()!;
+    const types = await asCloudEvent(messageIds);
+    await expectConverged(id);
+
+    const ending = [
+      ...(await stack.sim.gcp.buyerAction(id, 'delete')).messageIds,
+      ...(await stack.sim.gcp.deleteAccount(accountId)).messageIds,
+    ];
+    types.push(...(await asCloudEvent(ending)));
+
+    expect([...new Set(types)].sort()).toEqual([
+      'ACCOUNT_ACTIVE',
+      'ACCOUNT_DELETED',
+      'ENTITLEMENT_ACTIVE',
+      'ENTITLEMENT_CANCELLATION_REVERTED',
+      'ENTITLEMENT_CANCELLED',
+      'ENTITLEMENT_CREATION_REQUESTED',
+      'ENTITLEMENT_DELETED',
+      'ENTITLEMENT_PENDING_CANCELLATION',
+      'ENTITLEMENT_PLAN_CHANGED',
+      'ENTITLEMENT_PLAN_CHANGE_REQUESTED',
+      'ENTITLEMENT_RENEWED',
+    ]);
+    expect(await stack.store.getEntitlement({ cloud: 'gcp', id })).toMatchObject({
+      status: 'deleted',
+    });
+    expect(await stack.store.getAccount({ cloud: 'gcp', id: accountId })).toMatchObject({
+      status: 'deleted',
+      personal: null,
+    });
+  });
+
   it('converges when the newest message comes first and the oldest last', async () => {
     const { id, messageIds } = await lifecycle('plan-change');
     for (const messageId of [...messageIds].reverse()) await stack.sim.gcp.redeliver(messageId);
