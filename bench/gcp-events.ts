@@ -1,6 +1,8 @@
 import { FirestoreServer } from '@firestore-emulator/server';
 import type { Server } from 'node:http';
 import { freePort } from '../infra/local/free-port';
+import { bump, countFirestoreCalls, perOperation, total } from './counters';
+import type { Counter } from './counters';
 import { createSimulator } from '../sim/server';
 
 /**
@@ -9,25 +11,6 @@ import { createSimulator } from '../sim/server';
  * emulator. Counts, per event, the Procurement API reads (goal: 1) and the store round trips
  * (goal: 1 read + 1 atomic write), and measures events per second with 4 pushes in flight.
  */
-
-type Counter = Map<string, number>;
-const bump = (counter: Counter, name: string) => counter.set(name, (counter.get(name) ?? 0) + 1);
-const total = (counter: Counter) => [...counter.values()].reduce((a, b) => a + b, 0);
-
-const countFirestoreCalls = (server: FirestoreServer, counter: Counter): void => {
-  const grpcServer = (
-    server as unknown as {
-      server: { handlers: Map<string, { func: (...args: unknown[]) => unknown }> };
-    }
-  ).server;
-  for (const [path, handler] of grpcServer.handlers) {
-    const func = handler.func;
-    handler.func = function (this: unknown, ...args: unknown[]) {
-      bump(counter, path.split('/').pop() ?? path);
-      return func.apply(this, args);
-    };
-  }
-};
 
 /** Counts the function's calls to the Procurement API, which it makes through `fetch`. */
 const countProcurementReads = (counter: Counter): void => {
@@ -109,9 +92,7 @@ export const benchGcpEvents = async (options: { purchases?: number } = {}) => {
       eventsPerSecond: Number((measured.length / seconds).toFixed(1)),
       procurementReadsPerEvent: total(reads) / measured.length,
       storeRoundTripsPerEvent: total(storeCalls) / measured.length,
-      storeCallsPerEvent: Object.fromEntries(
-        [...storeCalls].map(([k, n]) => [k, n / measured.length]),
-      ),
+      storeCallsPerEvent: perOperation(storeCalls, measured.length),
     };
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -14,6 +14,8 @@ import type { MarketplaceObserver } from '../shared/ports/marketplace';
 import type { Store } from '../shared/ports/store';
 import { startDynamoDbLocal } from '../infra/local/dynamodb-local';
 import { freePort } from '../infra/local/free-port';
+import { bump, countFirestoreCalls, perOperation, total } from './counters';
+import type { Counter } from './counters';
 
 /**
  * bench/store: what one lifecycle decision costs the store (goal: 1 read + 1 atomic write) and
@@ -21,11 +23,6 @@ import { freePort } from '../infra/local/free-port';
  * Local and the in-process Firestore emulator. Round trips are counted where they happen: SDK
  * commands for DynamoDB, gRPC calls received by the emulator for Firestore.
  */
-
-type Counter = Map<string, number>;
-
-const bump = (counter: Counter, name: string) => counter.set(name, (counter.get(name) ?? 0) + 1);
-const total = (counter: Counter) => [...counter.values()].reduce((a, b) => a + b, 0);
 
 const countDynamoDbCommands = (client: DynamoDBDocumentClient, counter: Counter): void => {
   client.middlewareStack.add(
@@ -35,22 +32,6 @@ const countDynamoDbCommands = (client: DynamoDBDocumentClient, counter: Counter)
     },
     { step: 'initialize', name: 'benchCountCommands' },
   );
-};
-
-/** Wraps every gRPC handler of the in-process emulator to count the calls it receives. */
-const countFirestoreCalls = (server: FirestoreServer, counter: Counter): void => {
-  const grpcServer = (
-    server as unknown as {
-      server: { handlers: Map<string, { func: (...args: unknown[]) => unknown }> };
-    }
-  ).server;
-  for (const [path, handler] of grpcServer.handlers) {
-    const func = handler.func;
-    handler.func = function (this: unknown, ...args: unknown[]) {
-      bump(counter, path.split('/').pop() ?? path);
-      return func.apply(this, args);
-    };
-  }
 };
 
 const observed = (
@@ -117,7 +98,7 @@ const measure = async (store: Store, counter: Counter, writers: number, seconds:
   await lifecycle(store);
   counter.clear();
   const sample = await lifecycle(store);
-  const perDecision = Object.fromEntries([...counter].map(([name, n]) => [name, n / sample]));
+  const perDecision = perOperation(counter, sample);
   const roundTripsPerDecision = total(counter) / sample;
 
   const deadline = Date.now() + seconds * 1_000;

@@ -1,15 +1,7 @@
 import { verifyHandoffToken } from '../shared/adapters/handoff/handoff-token';
 import type { Entitlement } from '../shared/domain/model';
-import { HANDOFF_SECRET, ONBOARDING_URL, startGcpStack } from './support/gcp-stack';
+import { HANDOFF_SECRET, ONBOARDING_URL, postSignupForm, startGcpStack } from './support/gcp-stack';
 import type { GcpStack } from './support/gcp-stack';
-
-const signUp = (stack: GcpStack, token: string) =>
-  fetch(stack.urls.signup, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ 'x-gcp-marketplace-token': token }).toString(),
-    redirect: 'manual',
-  });
 
 const stored = (stack: GcpStack, id: string) => stack.store.getEntitlement({ cloud: 'gcp', id });
 const outboxTypes = async (stack: GcpStack, eventIds: readonly string[]) => {
@@ -46,7 +38,7 @@ describe('Google Cloud Marketplace, end to end (auto approval)', () => {
     });
 
     // Act: the buyer signs up; the approval's ENTITLEMENT_ACTIVE arrives in the background.
-    const response = await signUp(stack, purchase.signupToken);
+    const response = await postSignupForm(stack, purchase.signupToken);
     await stack.sim.idle();
 
     // Assert
@@ -84,7 +76,7 @@ describe('Google Cloud Marketplace, end to end (auto approval)', () => {
 
   it('approves a plan change with the pending plan, then applies it', async () => {
     const purchase = await stack.sim.gcp.purchase({ plan: 'pro' });
-    await signUp(stack, purchase.signupToken);
+    await postSignupForm(stack, purchase.signupToken);
     await stack.sim.idle();
     await stack.sim.gcp.buyerAction(purchase.entitlementId, 'change-plan', { plan: 'team' });
     await stack.sim.idle();
@@ -101,7 +93,7 @@ describe('Google Cloud Marketplace, end to end (auto approval)', () => {
 
   it('follows a cancellation, its revert, and the end of the purchase', async () => {
     const purchase = await stack.sim.gcp.purchase({ plan: 'pro' });
-    await signUp(stack, purchase.signupToken);
+    await postSignupForm(stack, purchase.signupToken);
     await stack.sim.idle();
     const id = purchase.entitlementId;
 
@@ -117,7 +109,7 @@ describe('Google Cloud Marketplace, end to end (auto approval)', () => {
 
   it('links a second order of the same account to the same tenant', async () => {
     const first = await stack.sim.gcp.purchase({ plan: 'pro' });
-    const response = await signUp(stack, first.signupToken);
+    const response = await postSignupForm(stack, first.signupToken);
     const tenantId = (
       await verifyHandoffToken(
         new URL(response.headers.get('location')!).searchParams.get('handoff')!,
@@ -125,7 +117,7 @@ describe('Google Cloud Marketplace, end to end (auto approval)', () => {
       )
     ).tenantId;
     const second = await stack.sim.gcp.purchase({ plan: 'team', accountId: first.accountId });
-    const again = await signUp(stack, second.signupToken);
+    const again = await postSignupForm(stack, second.signupToken);
     expect(again.status).toBe(303);
     const entitlements: Entitlement[] = [];
     for (const id of [first.entitlementId, second.entitlementId])
@@ -138,7 +130,7 @@ describe('Google Cloud Marketplace, end to end (auto approval)', () => {
 
   it('purges personal data when Google deletes the account', async () => {
     const purchase = await stack.sim.gcp.purchase({ plan: 'pro' });
-    await signUp(stack, purchase.signupToken);
+    await postSignupForm(stack, purchase.signupToken);
     await stack.sim.idle();
     expect(
       (await stack.store.getAccount({ cloud: 'gcp', id: purchase.accountId }))?.personal,

@@ -1,4 +1,4 @@
-import { startGcpStack } from './support/gcp-stack';
+import { signUpAndSettle, startGcpStack } from './support/gcp-stack';
 import type { GcpStack } from './support/gcp-stack';
 
 describe('Google private offers and renewals', () => {
@@ -8,15 +8,7 @@ describe('Google private offers and renewals', () => {
   });
   afterAll(async () => stack?.stop());
 
-  const signUp = async (token: string) => {
-    await fetch(stack.urls.signup, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ 'x-gcp-marketplace-token': token }).toString(),
-      redirect: 'manual',
-    });
-    await stack.sim.idle();
-  };
+  const signUp = (token: string) => signUpAndSettle(stack, token);
   const stored = (id: string) => stack.store.getEntitlement({ cloud: 'gcp', id });
 
   it('keeps a private offer with its duration, and its renewal', async () => {

@@ -1,13 +1,5 @@
-import { startGcpStack } from './support/gcp-stack';
+import { postSignupForm, startGcpStack } from './support/gcp-stack';
 import type { GcpStack } from './support/gcp-stack';
-
-const signUp = (stack: GcpStack, token: string) =>
-  fetch(stack.urls.signup, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ 'x-gcp-marketplace-token': token }).toString(),
-    redirect: 'manual',
-  });
 
 describe('approval policy: plans', () => {
   let stack: GcpStack;
@@ -18,7 +10,7 @@ describe('approval policy: plans', () => {
 
   it('approves a listed plan once the buyer signed up', async () => {
     const purchase = await stack.sim.gcp.purchase({ plan: 'pro' });
-    await signUp(stack, purchase.signupToken);
+    await postSignupForm(stack, purchase.signupToken);
     await stack.sim.idle();
     expect(stack.sim.gcp.entitlement(purchase.entitlementId)).toMatchObject({
       state: 'ENTITLEMENT_ACTIVE',
@@ -38,7 +30,7 @@ describe('approval policy: plans', () => {
 
   it('rejects a change to an unlisted plan and keeps the old plan', async () => {
     const purchase = await stack.sim.gcp.purchase({ plan: 'pro' });
-    await signUp(stack, purchase.signupToken);
+    await postSignupForm(stack, purchase.signupToken);
     await stack.sim.idle();
     await stack.sim.gcp.buyerAction(purchase.entitlementId, 'change-plan', { plan: 'enterprise' });
     await stack.sim.idle();
@@ -61,7 +53,7 @@ describe('approval policy: manual', () => {
 
   it('leaves purchases and plan changes for a person, and tells the vendor', async () => {
     const purchase = await stack.sim.gcp.purchase({ plan: 'pro' });
-    const response = await signUp(stack, purchase.signupToken);
+    const response = await postSignupForm(stack, purchase.signupToken);
     await stack.sim.idle();
     expect(response.status).toBe(303);
     expect(stack.sim.gcp.entitlement(purchase.entitlementId)).toMatchObject({

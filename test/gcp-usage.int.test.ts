@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { lastClosedHourStartEpochMs, toIsoHour, HOUR_MS } from '../shared/domain/time';
 import { usageOperationId } from '../shared/domain/usage-window';
-import { SCHEDULER_SERVICE_ACCOUNT, USAGE_METRICS, startGcpStack } from './support/gcp-stack';
+import {
+  SCHEDULER_SERVICE_ACCOUNT,
+  USAGE_METRICS,
+  signUpAndSettle,
+  startGcpStack,
+} from './support/gcp-stack';
 import type { GcpStack } from './support/gcp-stack';
 
 describe('Google usage reporting through Service Control', () => {
@@ -25,13 +30,7 @@ describe('Google usage reporting through Service Control', () => {
   /** A signed-up, active purchase that bills usage. */
   const activeUsagePurchase = async (plan = 'pro') => {
     const purchase = await stack.sim.gcp.purchase({ plan, usage: true });
-    await fetch(stack.urls.signup, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ 'x-gcp-marketplace-token': purchase.signupToken }).toString(),
-      redirect: 'manual',
-    });
-    await stack.sim.idle();
+    await signUpAndSettle(stack, purchase.signupToken);
     return purchase;
   };
 

@@ -12,9 +12,8 @@ import {
   ValidationError,
 } from '../../shared';
 import {
-  createGcpMarketplace,
+  createGcpMarketplaceFromConfig,
   createOidcVerifier,
-  createProcurementClient,
   parseMarketplaceMessage,
   pubsubMessageOf,
 } from '../../shared/adapters/gcp';
@@ -22,12 +21,7 @@ import { createFirestoreStoreFromConfig } from '../../shared/adapters/firestore'
 
 const config = loadGcpEventsConfig(process.env);
 const logger = createJsonLogger({ level: config.logLevel, fields: { function: 'gcp-events' } });
-const marketplace = createGcpMarketplace(
-  createProcurementClient({
-    providerId: config.marketplace.providerId,
-    baseUrl: config.marketplace.procurementApiUrl,
-  }),
-);
+const marketplace = createGcpMarketplaceFromConfig(config.marketplace);
 const deps = {
   store: createFirestoreStoreFromConfig(config.store),
   marketplace,

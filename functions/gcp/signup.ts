@@ -12,8 +12,7 @@ import {
   UnauthorizedError,
 } from '../../shared';
 import {
-  createGcpMarketplace,
-  createProcurementClient,
+  createGcpMarketplaceFromConfig,
   createSignupTokenVerifier,
 } from '../../shared/adapters/gcp';
 import { createFirestoreStoreFromConfig } from '../../shared/adapters/firestore';
@@ -22,12 +21,7 @@ import type { Page } from '../../shared/adapters/http/pages';
 
 const config = loadGcpSignupConfig(process.env);
 const logger = createJsonLogger({ level: config.logLevel, fields: { function: 'gcp-signup' } });
-const marketplace = createGcpMarketplace(
-  createProcurementClient({
-    providerId: config.marketplace.providerId,
-    baseUrl: config.marketplace.procurementApiUrl,
-  }),
-);
+const marketplace = createGcpMarketplaceFromConfig(config.marketplace);
 const deps = {
   store: createFirestoreStoreFromConfig(config.store),
   approvals: marketplace,

@@ -107,3 +107,19 @@ export const startGcpStack = async (env: Record<string, string> = {}): Promise<G
     },
   };
 };
+
+/** Posts Google's signup form to the signup function, as the buyer's browser does. */
+export const postSignupForm = (stack: GcpStack, token: string): Promise<Response> =>
+  fetch(stack.urls.signup, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ 'x-gcp-marketplace-token': token }).toString(),
+    redirect: 'manual',
+  });
+
+/** Signs the buyer up and waits for what the approvals set off to be delivered. */
+export const signUpAndSettle = async (stack: GcpStack, token: string): Promise<Response> => {
+  const response = await postSignupForm(stack, token);
+  await stack.sim.idle();
+  return response;
+};

@@ -2,6 +2,7 @@ import { GONE } from '../../domain/decision';
 import type { MarketplaceEventCommand, Observation } from '../../domain/decision';
 import type { MarketplaceApprovals, MarketplaceObserver } from '../../ports/marketplace';
 import { lastSegment, observeAccount, observeEntitlement } from './gcp-observation';
+import { createProcurementClient } from './procurement-client';
 import type { ProcurementClient } from './procurement-client';
 import { KNOWN_EVENT_TYPES } from './pubsub-message';
 
@@ -46,3 +47,12 @@ export const createGcpMarketplace = (
   rejectPlanChange: (id, plan, reason) => procurement.rejectPlanChange(id, plan, reason),
   askBuyerToSignUp: (id, message) => procurement.setMessageToUser(id, message),
 });
+
+/** Google Cloud Marketplace as a function's configuration names it. */
+export const createGcpMarketplaceFromConfig = (config: {
+  readonly providerId: string;
+  readonly procurementApiUrl: string;
+}) =>
+  createGcpMarketplace(
+    createProcurementClient({ providerId: config.providerId, baseUrl: config.procurementApiUrl }),
+  );
