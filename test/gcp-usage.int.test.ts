@@ -172,10 +172,79 @@ describe('Google usage reporting through Service Control', () => {
     });
   });
 
+  it('reports consecutive hours as contiguous windows, oldest first', async () => {
+    const purchase = await activeUsagePurchase();
+    await record(purchase.entitlementId, 1, hour() - HOUR_MS);
+    await record(purchase.entitlementId, 2, hour());
+
+    await runReport();
+
+    const billed = billedFor(purchase.usageReportingId!);
+    expect(billed.map((b) => [b.value, b.startTime, b.endTime])).toEqual([
+      ['1', toIsoHour(hour() - HOUR_MS), toIsoHour(hour())],
+      ['2', toIsoHour(hour()), toIsoHour(hour() + HOUR_MS)],
+    ]);
+    expect(
+      stack.sim.gcp
+        .rejectedUsageReports()
+        .filter((r) => r.consumerId === purchase.usageReportingId),
+    ).toEqual([]);
+  });
+
   it('refuses a call without the scheduler token', async () => {
     expect((await runReport(null)).status).toBe(401);
     expect(
       (await runReport(stack.sim.gcp.oidcToken({ audience: stack.urls.usageReport }))).status,
     ).toBe(401);
+  });
+});
+
+describe('Google usage reporting when Service Control refuses an operation', () => {
+  let stack: GcpStack;
+  beforeAll(async () => {
+    // A metric of another service: Service Control answers 200 with a report error for it.
+    stack = await startGcpStack({
+      USAGE_METRICS: JSON.stringify({ pro: { requests: 'other-service.example.com/requests' } }),
+    });
+  });
+  afterAll(async () => stack?.stop());
+
+  it('records the report error on the hour and tells the vendor', async () => {
+    const purchase = await stack.sim.gcp.purchase({ plan: 'pro', usage: true });
+    await signUpAndSettle(stack, purchase.signupToken);
+    const hourStartEpochMs = lastClosedHourStartEpochMs(Date.now());
+    const key = {
+      cloud: 'gcp' as const,
+      entitlementId: purchase.entitlementId,
+      dimension: 'requests',
+      hourStartEpochMs,
+    };
+    await stack.store.addUsage({
+      ...key,
+      records: [{ usageId: randomUUID(), quantity: 9 }],
+      dedupeExpiresAtEpochSeconds: Math.floor(Date.now() / 1000) + 3_600,
+      nowEpochMs: Date.now(),
+    });
+
+    const response = await fetch(stack.urls.usageReport, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${stack.sim.gcp.oidcToken({ audience: stack.urls.usageReport, email: SCHEDULER_SERVICE_ACCOUNT })}`,
+      },
+    });
+
+    expect(await response.json()).toMatchObject({ sent: 0, rejected: 1 });
+    expect(await stack.store.getUsageHour(key)).toMatchObject({
+      state: 'rejected',
+      answer: { reason: expect.stringMatching(/^report: /) },
+    });
+    expect(
+      await stack.store.getOutboxMessage(
+        `gcp:usage:${purchase.entitlementId}:requests:${toIsoHour(hourStartEpochMs)}:0`,
+      ),
+    ).toMatchObject({
+      type: 'usage.rejected',
+      data: expect.objectContaining({ quantity: 9 }),
+    });
   });
 });
