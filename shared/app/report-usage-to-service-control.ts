@@ -1,14 +1,14 @@
 import { isUsable } from '../domain/entitlement';
-import { isRetryable, UsageHourSealedError } from '../domain/errors';
+import { isRetryable } from '../domain/errors';
 import type { Entitlement, UsageHour } from '../domain/model';
-import { outboxMessagesFor } from '../domain/decision';
-import { HOUR_MS, hourStartEpochMs, lastClosedHourStartEpochMs, toIsoHour } from '../domain/time';
 import { hourWindow, STOP_SERVICE_CODES, usageOperationId } from '../domain/usage-window';
 import { VendorEventType } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { Store } from '../ports/store';
 import type { UsageProblem, UsageReporter } from '../ports/usage-reporter';
+import { tellVendorAboutUsage } from './tell-vendor-about-usage';
+import { addZeroUsageHours } from './zero-usage-hours';
 
 /** plan → usage dimension → Service Control metric name (they differ per plan). */
 export type UsageMetrics = Readonly<Record<string, Readonly<Record<string, string>>>>;
@@ -50,7 +50,12 @@ export const reportUsageToServiceControl = async (
 ): Promise<ReportUsageResult> => {
   const now = deps.clock.now();
   const entitlements = await usageEntitlements(deps);
-  await backfillZeroHours(deps, entitlements, now);
+  await addZeroUsageHours(
+    deps,
+    entitlements.values(),
+    (entitlement) => Object.keys(deps.metrics[entitlement.plan ?? ''] ?? {}),
+    { nowEpochMs: now, hours: deps.backfillHours ?? 6 },
+  );
 
   let sent = 0;
   let rejected = 0;
@@ -101,47 +106,8 @@ const usageEntitlements = async (deps: ReportUsageDeps): Promise<Map<string, Ent
   return found;
 };
 
-const backfillZeroHours = async (
-  deps: ReportUsageDeps,
-  entitlements: ReadonlyMap<string, Entitlement>,
-  now: number,
-): Promise<void> => {
-  const lastClosed = lastClosedHourStartEpochMs(now);
-  const hours = deps.backfillHours ?? 6;
-  for (const entitlement of entitlements.values()) {
-    const dimensions = Object.keys(deps.metrics[entitlement.plan ?? ''] ?? {});
-    const first = Math.max(
-      hourStartEpochMs(entitlement.createdAtEpochMs),
-      lastClosed - (hours - 1) * HOUR_MS,
-    );
-    for (const dimension of dimensions) {
-      for (let hour = first; hour <= lastClosed; hour += HOUR_MS) {
-        const key = {
-          cloud: 'gcp' as const,
-          entitlementId: entitlement.id,
-          dimension,
-          hourStartEpochMs: hour,
-        };
-        await deps.store
-          .addUsage({
-            ...key,
-            records: [
-              {
-                usageId: `zero:gcp:${entitlement.id}:${dimension}:${toIsoHour(hour)}`,
-                quantity: 0,
-              },
-            ],
-            dedupeExpiresAtEpochSeconds: Math.floor(now / 1000) + deps.eventTtlSeconds,
-            nowEpochMs: now,
-          })
-          .catch((error: unknown) => {
-            // Already sealed or sent: that hour needs no zero.
-            if (!(error instanceof UsageHourSealedError)) throw error;
-          });
-      }
-    }
-  }
-};
+type UsageNews =
+  typeof VendorEventType.usageRejected | typeof VendorEventType.usageReportingStopped;
 
 type HourOutcome = 'sent' | 'rejected' | 'stopped' | 'deferred';
 
@@ -154,14 +120,14 @@ const reportHour = async (
   entitlement: Entitlement | null,
 ): Promise<HourOutcome> => {
   const sealed = await deps.store.sealUsageHour(hour, deps.clock.now());
-  const reject = async (reason: string, type: string): Promise<void> => {
+  const reject = async (reason: string, type: UsageNews): Promise<void> => {
     await deps.store.markUsageHour(sealed, 'rejected', {
       status: 'Rejected',
       meteringRecordId: null,
       reason,
       atEpochMs: deps.clock.now(),
     });
-    await tellVendor(deps, sealed, entitlement, type, reason);
+    await tellVendorAboutUsage(deps, sealed, entitlement, type, reason);
   };
   if (!entitlement || !isUsable(entitlement.status) || !entitlement.usageReportingId) {
     await reject('the entitlement is not active or bills no usage', VendorEventType.usageRejected);
@@ -211,61 +177,4 @@ const reportHour = async (
     atEpochMs: deps.clock.now(),
   });
   return 'sent';
-};
-
-/** Writes the vendor's outbox message for an hour, once (its event id is the hour's). */
-const tellVendor = async (
-  deps: ReportUsageDeps,
-  hour: UsageHour,
-  entitlement: Entitlement | null,
-  type: string,
-  reason: string,
-): Promise<void> => {
-  const now = deps.clock.now();
-  const eventId = `usage:${hour.entitlementId}:${hour.dimension}:${toIsoHour(hour.hourStartEpochMs)}`;
-  const [message] = outboxMessagesFor(
-    { cloud: 'gcp', eventId },
-    [type as VendorEventType],
-    {
-      accountId: entitlement?.accountId ?? null,
-      entitlement,
-      tenantId: entitlement?.tenantId ?? null,
-    },
-    now,
-  );
-  await deps.store.applyDecision({
-    event: {
-      cloud: 'gcp',
-      eventId,
-      type:
-        type === VendorEventType.usageReportingStopped
-          ? 'USAGE_REPORTING_STOPPED'
-          : 'USAGE_REJECTED',
-      accountId: entitlement?.accountId ?? null,
-      entitlementId: hour.entitlementId,
-      outcome: 'applied',
-      reason,
-      payload: {
-        dimension: hour.dimension,
-        hourStartEpochMs: hour.hourStartEpochMs,
-        quantity: hour.quantity,
-      },
-      receivedAtEpochMs: now,
-      expiresAtEpochSeconds: Math.floor(now / 1000) + deps.eventTtlSeconds,
-    },
-    account: null,
-    entitlement: null,
-    outbox: [
-      {
-        ...message!,
-        data: {
-          ...message!.data,
-          dimension: hour.dimension,
-          hourStartEpochMs: hour.hourStartEpochMs,
-          quantity: hour.quantity,
-          reason,
-        },
-      },
-    ],
-  });
 };
