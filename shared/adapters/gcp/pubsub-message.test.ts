@@ -52,6 +52,16 @@ describe('Pub/Sub marketplace messages', () => {
     });
   });
 
+  it('gives no hint for an event type that names an object property', () => {
+    const payload = {
+      eventId: 'e',
+      eventType: 'constructor',
+      providerId: PROVIDER,
+      entitlement: { id: 'x' },
+    };
+    expect(parseMarketplaceMessage(pubsubMessageOf(push(payload)), PROVIDER).hint).toBeNull();
+  });
+
   it('takes the CloudEvent data shape as well as the push body', () => {
     const { message } = push(loadFixture('gcp', 'account-active'));
     const data = {

@@ -37,19 +37,21 @@ const marketplacePayload = z
   });
 
 /** What each entitlement event says happened, where that is a lifecycle step. */
-const HINTS: Readonly<Record<string, LifecycleEvent>> = {
-  ENTITLEMENT_ACTIVE: 'activated',
-  ENTITLEMENT_PLAN_CHANGE_REQUESTED: 'plan_change_requested',
-  ENTITLEMENT_PLAN_CHANGED: 'plan_changed',
-  ENTITLEMENT_PLAN_CHANGE_CANCELLED: 'plan_change_cancelled',
-  ENTITLEMENT_PENDING_CANCELLATION: 'cancellation_scheduled',
-  ENTITLEMENT_CANCELLATION_REVERTED: 'cancellation_reverted',
-  ENTITLEMENT_CANCELLED: 'cancelled',
-  ENTITLEMENT_RENEWED: 'renewed',
-  ENTITLEMENT_OFFER_ACCEPTED: 'updated',
-  ENTITLEMENT_OFFER_ENDED: 'updated',
-  ENTITLEMENT_DELETED: 'deleted',
-};
+const HINTS: ReadonlyMap<string, LifecycleEvent> = new Map(
+  Object.entries({
+    ENTITLEMENT_ACTIVE: 'activated',
+    ENTITLEMENT_PLAN_CHANGE_REQUESTED: 'plan_change_requested',
+    ENTITLEMENT_PLAN_CHANGED: 'plan_changed',
+    ENTITLEMENT_PLAN_CHANGE_CANCELLED: 'plan_change_cancelled',
+    ENTITLEMENT_PENDING_CANCELLATION: 'cancellation_scheduled',
+    ENTITLEMENT_CANCELLATION_REVERTED: 'cancellation_reverted',
+    ENTITLEMENT_CANCELLED: 'cancelled',
+    ENTITLEMENT_RENEWED: 'renewed',
+    ENTITLEMENT_OFFER_ACCEPTED: 'updated',
+    ENTITLEMENT_OFFER_ENDED: 'updated',
+    ENTITLEMENT_DELETED: 'deleted',
+  } satisfies Record<string, LifecycleEvent>),
+);
 
 /** Every event type Google documents; anything else is recorded and acknowledged. */
 export const KNOWN_EVENT_TYPES = new Set([
@@ -58,7 +60,7 @@ export const KNOWN_EVENT_TYPES = new Set([
   'ACCOUNT_DELETED',
   'ENTITLEMENT_CREATION_REQUESTED',
   'ENTITLEMENT_CANCELLING',
-  ...Object.keys(HINTS),
+  ...HINTS.keys(),
 ]);
 
 const describe = (error: z.ZodError): string =>
@@ -95,7 +97,7 @@ export const parseMarketplaceMessage = (
     type,
     accountId: payload.account?.id ?? null,
     entitlementId: payload.entitlement?.id ?? null,
-    hint: HINTS[type] ?? null,
+    hint: HINTS.get(type) ?? null,
     payload: json,
   };
 };
