@@ -24,6 +24,13 @@ export interface DeliveryScheduler {
    * attempts are retried in the background with exponential backoff.
    */
   deliver(message: RecordedMessage, send: SendAttempt, retry?: RetryPolicy): Promise<void>;
+  /**
+   * Runs a delivery the caller drives itself (an SQS batch and its partial-batch answer):
+   * `idle()` waits for it and `stop()` aborts its signal.
+   */
+  track<T>(task: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** Runs `task` after `delayMs` (a visibility timeout), counted as scheduled until it runs. */
+  later(delayMs: number, task: () => void): void;
   /** Resolves `true` once nothing is in flight or scheduled, `false` after `timeoutMs`. */
   idle(timeoutMs?: number): Promise<boolean>;
   /** Cancels scheduled retries and aborts attempts in flight. */
@@ -89,8 +96,37 @@ export const createDeliveryScheduler = (clock: SimClock): DeliveryScheduler => {
     settle();
   };
 
+  const track = async <T>(task: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    inFlight += 1;
+    const controller = new AbortController();
+    controllers.add(controller);
+    if (stopped) controller.abort();
+    try {
+      return await task(controller.signal);
+    } finally {
+      controllers.delete(controller);
+      inFlight -= 1;
+      settle();
+    }
+  };
+
+  const later = (delayMs: number, task: () => void): void => {
+    if (stopped) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      try {
+        task();
+      } finally {
+        settle();
+      }
+    }, delayMs);
+    timers.add(timer);
+  };
+
   return {
     deliver: (message, send, retry = DEFAULT_RETRY) => attempt(message, send, retry, 1),
+    track,
+    later,
     idle: (timeoutMs = 30_000) =>
       new Promise((resolve) => {
         if (inFlight === 0 && timers.size === 0) return resolve(true);

@@ -36,7 +36,11 @@ const stop = (child: ChildProcess): Promise<void> =>
 
 describe('npm run sim', () => {
   it('starts on a free port, says where, answers /_sim/health and stops on SIGTERM', async () => {
-    const { child, url } = startSim({ SIM_PORT: '0', SIM_GCP_PROVIDER_ID: 'DEMO-cli' });
+    const { child, url } = startSim({
+      SIM_PORT: '0',
+      SIM_GCP_PROVIDER_ID: 'DEMO-cli',
+      SIM_AWS_PRODUCT_CODES: 'cliproduct000000000000001',
+    });
     try {
       const base = await url;
       const health = await fetch(`${base}/_sim/health`);
@@ -48,10 +52,20 @@ describe('npm run sim', () => {
         body: '{"plan":"pro"}',
       });
       expect(await bought.json()).toMatchObject({ provider: 'DEMO-cli' });
+
+      const subscribed = await fetch(`${base}/_sim/aws/subscribe`, { method: 'POST', body: '{}' });
+      expect(subscribed.status).toBe(201);
+      expect(await subscribed.json()).toMatchObject({ productCode: 'cliproduct000000000000001' });
     } finally {
       await stop(child);
     }
     expect(child.exitCode ?? child.signalCode).not.toBeNull();
+  });
+
+  it('refuses a bad AWS setting, naming it', async () => {
+    const { child, url } = startSim({ SIM_PORT: '0', SIM_AWS_DELIVER: 'later' });
+    await expect(url).rejects.toThrow(/SIM_AWS_DELIVER must be sync, async or manual/);
+    await stop(child);
   });
 
   it('refuses a bad SIM_PORT, naming it', async () => {

@@ -3,6 +3,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { SimCloud, SimContext } from './cloud';
+import type { AwsSimulatorOptions } from './aws/aws-options';
+import type { AwsSimulatorHandle } from './aws/aws-simulator';
+import { createAwsSimulator } from './aws/aws-simulator';
 import { createSimClock } from './clock';
 import { createDeliveryScheduler } from './deliveries';
 import type { FaultSettings } from './faults';
@@ -23,7 +26,7 @@ import { randomSeed } from './random';
 /**
  * The marketplace simulator: one `node:http` server for every simulated cloud. This file owns
  * the server, routing, fault injection, the message log and the `/_sim/*` routes common to all
- * clouds; each cloud (`sim/gcp`, later `sim/aws`) brings its API routes, buyer actions and
+ * clouds; each cloud (`sim/gcp`, `sim/aws`) brings its API routes, buyer actions and
  * error format as a `SimCloud`.
  */
 export interface SimulatorOptions {
@@ -35,6 +38,7 @@ export interface SimulatorOptions {
   /** Wall clock in epoch ms, for tests that move time. */
   readonly now?: () => number;
   readonly gcp?: GcpSimulatorOptions;
+  readonly aws?: AwsSimulatorOptions;
 }
 
 export interface Simulator {
@@ -43,6 +47,7 @@ export interface Simulator {
   readonly port: number;
   readonly seed: Seed;
   readonly gcp: GcpSimulatorHandle;
+  readonly aws: AwsSimulatorHandle;
   /** Every message sent, all clouds, oldest first (`GET /_sim/messages`). */
   messages(filter?: { cloud?: string; eventType?: string }): readonly RecordedMessage[];
   /** Resolves `true` once no delivery is in flight or waiting for a retry. */
@@ -68,11 +73,12 @@ const send = (
   status: number,
   body: unknown,
   headers: Readonly<Record<string, string>> = {},
+  text?: string,
 ): void => {
   if (res.headersSent) return;
-  const payload = JSON.stringify(body ?? {});
+  const payload = text ?? JSON.stringify(body ?? {});
   res.writeHead(status, {
-    'content-type': 'application/json; charset=UTF-8',
+    'content-type': text === undefined ? 'application/json; charset=UTF-8' : 'text/plain',
     'content-length': String(Buffer.byteLength(payload)),
     ...headers,
   });
@@ -95,10 +101,24 @@ export const createSimulator = async (options: SimulatorOptions = {}): Promise<S
   const messages = createMessageLog();
   const deliveries = createDeliveryScheduler(clock);
   const faults = createFaults(clock, seed);
-  const context: SimContext = { seed, clock, messages, deliveries };
+  // Known once the server listens; clouds ask for it when they handle, not when they are built.
+  const listening: { url?: string } = {};
+  const context: SimContext = {
+    seed,
+    clock,
+    messages,
+    deliveries,
+    baseUrl: () => {
+      if (listening.url === undefined) throw new Error('the simulator is not listening yet');
+      return listening.url;
+    },
+  };
 
-  const gcp = await createGcpSimulator(context, options.gcp);
-  const clouds: readonly SimCloud[] = [gcp.cloud];
+  const [gcp, aws] = await Promise.all([
+    createGcpSimulator(context, options.gcp),
+    createAwsSimulator(context, options.aws),
+  ]);
+  const clouds: readonly SimCloud[] = [gcp.cloud, aws.cloud];
   const cloudByName = new Map(clouds.map((cloud) => [cloud.name, cloud]));
 
   const faultSchema = z.strictObject({
@@ -109,11 +129,12 @@ export const createSimulator = async (options: SimulatorOptions = {}): Promise<S
 
   const applyFaults = (settings: Record<string, unknown>): void => {
     const { throttleRps, errorRate, delayMs, seed: faultSeed, scope } = settings as FaultSettings;
-    faults.configure({ throttleRps, errorRate, delayMs, seed: faultSeed, scope });
+    const common: FaultSettings = { throttleRps, errorRate, delayMs, seed: faultSeed, scope };
+    faults.configure(common);
     for (const cloud of clouds) {
       if (!cloud.faults) continue;
       const own = Object.keys(cloud.faults.shape);
-      cloud.faults.configure(Object.fromEntries(own.map((key) => [key, settings[key]])));
+      cloud.faults.configure(Object.fromEntries(own.map((key) => [key, settings[key]])), common);
     }
   };
 
@@ -122,7 +143,10 @@ export const createSimulator = async (options: SimulatorOptions = {}): Promise<S
     for (const cloud of clouds) cloud.faults?.reset();
   };
 
-  const faultView = (): Record<string, unknown> => ({ ...faults.settings() });
+  const faultView = (): Record<string, unknown> => ({
+    ...faults.settings(),
+    ...Object.assign({}, ...clouds.map((cloud) => cloud.faults?.settings?.() ?? {})),
+  });
 
   const reset = (): void => {
     resetFaults();
@@ -209,7 +233,7 @@ export const createSimulator = async (options: SimulatorOptions = {}): Promise<S
 
   const server = createServer((req, res) => {
     handle(req).then(
-      (response) => send(res, response.status, response.body, response.headers),
+      (response) => send(res, response.status, response.body, response.headers, response.text),
       (error: unknown) => {
         if (error instanceof SimHttpError)
           return send(res, error.status, error.body, error.headers);
@@ -219,13 +243,16 @@ export const createSimulator = async (options: SimulatorOptions = {}): Promise<S
     );
   });
   const port = await listen(server, options.port ?? 0, host);
+  const url = `http://${host}:${port}`;
+  listening.url = url;
 
   let stopped: Promise<void> | undefined;
   return {
-    url: `http://${host}:${port}`,
+    url,
     port,
     seed,
     gcp: gcp.handle,
+    aws: aws.handle,
     messages: (filter) => messages.list(filter),
     idle: (timeoutMs) => deliveries.idle(timeoutMs),
     setFaults: (settings) => {
@@ -238,6 +265,7 @@ export const createSimulator = async (options: SimulatorOptions = {}): Promise<S
     stop: () =>
       (stopped ??= new Promise<void>((resolve) => {
         deliveries.stop();
+        for (const cloud of clouds) cloud.stop?.();
         server.close(() => resolve());
         server.closeAllConnections();
       })),

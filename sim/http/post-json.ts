@@ -39,3 +39,49 @@ export const postJson = (url: string, body: unknown, options: PostJsonOptions): 
     req.on('error', reject);
     req.end(payload);
   });
+
+export interface PostJsonAnswer {
+  readonly status: number;
+  /** The answer's body as text, `''` when empty. */
+  readonly text: string;
+}
+
+/**
+ * As `postJson`, but resolves to the answer's body too: an SQS sink answers a Lambda
+ * partial-batch response (`{"batchItemFailures":[...]}`) that decides which messages failed.
+ */
+export const postJsonForAnswer = (
+  url: string,
+  body: unknown,
+  options: PostJsonOptions,
+): Promise<PostJsonAnswer> =>
+  new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const payload = Buffer.from(JSON.stringify(body));
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(
+      target,
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(payload.length),
+          ...options.headers,
+        },
+        timeout: options.timeoutMs,
+        signal: options.signal,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });

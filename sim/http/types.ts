@@ -13,10 +13,12 @@ export interface SimRequest {
   json(): Promise<unknown>;
 }
 
-/** What a route answers; the server writes `body` as JSON. */
+/** What a route answers; the server writes `body` as JSON, or `text` as it is. */
 export interface SimResponse {
   readonly status: number;
   readonly body?: unknown;
+  /** A body that is not JSON (a PEM certificate, XML); give its `content-type` in `headers`. */
+  readonly text?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -25,7 +27,7 @@ export interface SimRoute {
   /** A path with `{name}` segments, e.g. `/v1/providers/{provider}/entitlements/{id}:approve`. */
   readonly pattern: string;
   /**
-   * The marketplace API the route belongs to (`gcp`, later `aws`): that cloud's guard
+   * The marketplace API the route belongs to (`gcp`, `aws`): that cloud's guard
    * (authentication) and the configured faults run before it, in that cloud's error format.
    * `/_sim/*` and certificate routes leave it unset and are never faulted.
    */
