@@ -28,3 +28,6 @@ export type { Handoff } from './adapters/handoff/handoff-token';
 export * from './app/report-usage-to-service-control';
 export * from './domain/usage-window';
 export type * from './ports/usage-reporter';
+export * from './app/meter-usage-to-aws';
+export * from './app/rate-limiter';
+export type * from './ports/usage-meter';

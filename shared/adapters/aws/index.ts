@@ -22,3 +22,5 @@ export {
   parseRegistrationForm,
 } from './registration-form';
 export type { RegistrationForm, RegistrationRequest } from './registration-form';
+export { createAwsUsageMeter } from './aws-usage-meter';
+export { toMarketplaceApiError as toAwsMarketplaceApiError } from './aws-errors';

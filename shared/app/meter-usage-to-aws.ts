@@ -1,0 +1,261 @@
+import { isUsable } from '../domain/entitlement';
+import { isRetryable, MarketplaceApiError } from '../domain/errors';
+import type { Entitlement, UsageHour } from '../domain/model';
+import { HOUR_MS, hourStartEpochMs } from '../domain/time';
+import { VendorEventType } from '../domain/vendor-events';
+import type { Clock } from '../ports/clock';
+import type { Logger } from '../ports/logger';
+import type { Store } from '../ports/store';
+import type { MeteredCustomer, MeteringRecord, UsageMeter } from '../ports/usage-meter';
+import type { RateLimiter } from './rate-limiter';
+import { tellVendorAboutUsage } from './tell-vendor-about-usage';
+import { addZeroUsageHours } from './zero-usage-hours';
+
+/** BatchMeterUsage takes at most 25 records a call. */
+export const MAX_RECORDS_PER_CALL = 25;
+
+export interface MeterUsageDeps {
+  readonly store: Store;
+  readonly meter: UsageMeter;
+  readonly limiter: RateLimiter;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly eventTtlSeconds: number;
+  /** The listing's metered dimensions: every subscribed buyer gets a 0 for an hour without usage. */
+  readonly zeroDimensions: readonly string[];
+  /** How long after an hour AWS still accepts it (24 h today; it has changed before). */
+  readonly windowHours: number;
+  /** Attempts of one call through throttling and 5xx, and re-sends of unprocessed records. */
+  readonly maxAttempts?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface MeterUsageOptions {
+  /** Also seal and send the hour still open for this entitlement (after unsubscribe-pending). */
+  readonly flushEntitlementId?: string;
+  /** Say what would be sent; send, seal and record nothing. */
+  readonly dryRun?: boolean;
+}
+
+export interface MeterUsageResult {
+  readonly sent: number;
+  readonly rejected: number;
+  /** Left sealed for the next run: AWS kept failing or throttling. */
+  readonly deferred: number;
+  /** Held back: the buyer's subscription is not confirmed yet. */
+  readonly waiting: number;
+  /** Unsent hours that leave AWS's window within two hours: an alarm when above 0. */
+  readonly nearWindowEnd: number;
+  /** With `dryRun`: what would be sent. */
+  readonly wouldSend?: readonly MeteringRecord[];
+}
+
+/** Whom AWS bills for an entitlement: its license, or the legacy customer identifier. */
+export const meteredCustomerOf = (entitlement: Entitlement): MeteredCustomer =>
+  entitlement.id.startsWith('arn:')
+    ? { licenseArn: entitlement.id, customerAWSAccountId: entitlement.accountId }
+    : { customerIdentifier: entitlement.accountId };
+
+/** Never sent before the subscription is confirmed; AWS decides about the ones that ended. */
+const sendable = (entitlement: Entitlement | null): entitlement is Entitlement =>
+  entitlement !== null && entitlement.status !== 'pending_approval';
+
+const PAGE = 500;
+
+/**
+ * The hourly metering run for AWS Marketplace, exactly once per (license or customer,
+ * dimension, hour):
+ * - every closed hour (and, for a buyer leaving, the open one) is sealed before it is sent,
+ *   so a re-send after a crash carries the same quantity and timestamp, which AWS accepts again
+ *   without billing twice;
+ * - records go in calls of at most 25, each call waiting for the rate limiter;
+ * - per-record answers are recorded: Success is sent; CustomerNotSubscribed and DuplicateRecord
+ *   are rejected with the reason and the vendor is told; unprocessed records are sent again;
+ * - a call AWS refuses as a whole is split in halves until the record at fault stands alone
+ *   and is rejected with AWS's reason, so one bad record never blocks the others;
+ * - throttling and 5xx are retried with jittered backoff; what still fails stays sealed for
+ *   the next run.
+ */
+export const meterUsageToAws = async (
+  deps: MeterUsageDeps,
+  options: MeterUsageOptions = {},
+): Promise<MeterUsageResult> => {
+  const now = deps.clock.now();
+  const subscribed = await subscribedEntitlements(deps.store);
+  if (!options.dryRun) {
+    await addZeroUsageHours(deps, subscribed.values(), () => deps.zeroDimensions, {
+      nowEpochMs: now,
+      hours: 3,
+    });
+  }
+  const flushBefore = options.flushEntitlementId ? hourStartEpochMs(now) + HOUR_MS : now;
+  const due = await dueHours(deps.store, flushBefore, options.flushEntitlementId, now);
+  const entitlements = new Map(subscribed);
+  const records: MeteringRecord[] = [];
+  let waiting = 0;
+  for (const hour of due) {
+    if (!entitlements.has(hour.entitlementId)) {
+      const found = await deps.store.getEntitlement({ cloud: 'aws', id: hour.entitlementId });
+      if (found) entitlements.set(found.id, found);
+    }
+    const entitlement = entitlements.get(hour.entitlementId) ?? null;
+    if (!sendable(entitlement)) {
+      waiting += 1;
+      continue;
+    }
+    records.push({ hour, customer: meteredCustomerOf(entitlement), quantity: hour.quantity });
+  }
+  const nearWindowEnd = due.filter(
+    (hour) => hour.hourStartEpochMs + (deps.windowHours - 2) * HOUR_MS <= now,
+  ).length;
+  if (options.dryRun) {
+    return { sent: 0, rejected: 0, deferred: 0, waiting, nearWindowEnd, wouldSend: records };
+  }
+
+  const tally = { sent: 0, rejected: 0, deferred: 0 };
+  const sealed: MeteringRecord[] = [];
+  for (const record of records) {
+    const hour = await deps.store.sealUsageHour(record.hour, deps.clock.now());
+    sealed.push({ ...record, hour, quantity: hour.quantity });
+  }
+  for (let i = 0; i < sealed.length; i += MAX_RECORDS_PER_CALL) {
+    await sendBatch(deps, sealed.slice(i, i + MAX_RECORDS_PER_CALL), entitlements, tally);
+  }
+  deps.logger.info('metering run', { ...tally, waiting, nearWindowEnd });
+  if (nearWindowEnd > 0) {
+    deps.logger.warn('usage hours are about to leave the metering window', { nearWindowEnd });
+  }
+  return { ...tally, waiting, nearWindowEnd };
+};
+
+const subscribedEntitlements = async (store: Store): Promise<Map<string, Entitlement>> => {
+  const found = new Map<string, Entitlement>();
+  for (const status of ['active', 'pending_plan_change', 'pending_cancellation'] as const) {
+    let cursor: string | null = null;
+    do {
+      const page = await store.listEntitlements({ by: 'status', status }, { limit: 1_000, cursor });
+      for (const e of page.items) if (e.cloud === 'aws' && isUsable(e.status)) found.set(e.id, e);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+  }
+  return found;
+};
+
+/** Closed unsent hours, plus the open hour of an entitlement being flushed. */
+const dueHours = async (
+  store: Store,
+  flushBefore: number,
+  flushEntitlementId: string | undefined,
+  now: number,
+): Promise<UsageHour[]> => {
+  const hours: UsageHour[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await store.listUnsentUsageHours(
+      { cloud: 'aws', beforeEpochMs: flushBefore },
+      { limit: PAGE, cursor },
+    );
+    for (const hour of page.items) {
+      const closed = hour.hourStartEpochMs + HOUR_MS <= now;
+      if (closed || hour.entitlementId === flushEntitlementId) hours.push(hour);
+    }
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return hours;
+};
+
+interface Tally {
+  sent: number;
+  rejected: number;
+  deferred: number;
+}
+
+const sleepFor = (deps: MeterUsageDeps) =>
+  deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+
+const jitteredBackoffMs = (attempt: number) => Math.random() * Math.min(5_000, 200 * 2 ** attempt);
+
+const sendBatch = async (
+  deps: MeterUsageDeps,
+  batch: readonly MeteringRecord[],
+  entitlements: ReadonlyMap<string, Entitlement>,
+  tally: Tally,
+): Promise<void> => {
+  const maxAttempts = deps.maxAttempts ?? 5;
+  let pending = batch;
+  for (let attempt = 1; pending.length > 0; attempt += 1) {
+    if (attempt > maxAttempts) {
+      tally.deferred += pending.length;
+      deps.logger.warn('metering deferred to the next run', { records: pending.length });
+      return;
+    }
+    await deps.limiter.acquire();
+    let answer;
+    try {
+      answer = await deps.meter.meter(pending);
+    } catch (error) {
+      if (isRetryable(error)) {
+        await sleepFor(deps)(jitteredBackoffMs(attempt));
+        continue;
+      }
+      if (pending.length === 1) {
+        await reject(deps, pending[0]!, reasonOf(error), entitlements);
+        tally.rejected += 1;
+        return;
+      }
+      // One bad record refuses the whole call: halve until it stands alone.
+      const middle = Math.ceil(pending.length / 2);
+      await sendBatch(deps, pending.slice(0, middle), entitlements, tally);
+      await sendBatch(deps, pending.slice(middle), entitlements, tally);
+      return;
+    }
+    for (const result of answer.results) {
+      if (result.status === 'Success') {
+        await deps.store.markUsageHour(result.record.hour, 'sent', {
+          status: 'Success',
+          meteringRecordId: result.meteringRecordId,
+          reason: null,
+          atEpochMs: deps.clock.now(),
+        });
+        tally.sent += 1;
+      } else {
+        const reason =
+          result.status === 'DuplicateRecord'
+            ? 'DuplicateRecord: AWS already has another quantity for this hour'
+            : 'CustomerNotSubscribed: the buyer is not subscribed for this hour';
+        await reject(deps, result.record, reason, entitlements, result.status);
+        tally.rejected += 1;
+      }
+    }
+    // Unprocessed records failed for a transient reason: send them again as they are.
+    pending = answer.unprocessed;
+    if (pending.length > 0) await sleepFor(deps)(jitteredBackoffMs(attempt));
+  }
+};
+
+const reasonOf = (error: unknown): string =>
+  error instanceof MarketplaceApiError
+    ? `${error.code ?? 'Refused'}: ${error.message}`
+    : 'refused by AWS Marketplace';
+
+const reject = async (
+  deps: MeterUsageDeps,
+  record: MeteringRecord,
+  reason: string,
+  entitlements: ReadonlyMap<string, Entitlement>,
+  status = 'Rejected',
+): Promise<void> => {
+  const hour = await deps.store.markUsageHour(record.hour, 'rejected', {
+    status,
+    meteringRecordId: null,
+    reason,
+    atEpochMs: deps.clock.now(),
+  });
+  await tellVendorAboutUsage(
+    deps,
+    hour,
+    entitlements.get(record.hour.entitlementId) ?? null,
+    VendorEventType.usageRejected,
+    reason,
+  );
+};
