@@ -7,39 +7,6 @@ export interface PostJsonOptions {
   readonly signal?: AbortSignal;
 }
 
-/**
- * POSTs a JSON body and resolves to the answer's status code; rejects on a network error or
- * timeout. No keep-alive agent: a pooled socket would keep a test process (or `stop()`) waiting.
- */
-export const postJson = (url: string, body: unknown, options: PostJsonOptions): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const payload = Buffer.from(JSON.stringify(body));
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(
-      target,
-      {
-        method: 'POST',
-        agent: false,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': String(payload.length),
-          ...options.headers,
-        },
-        timeout: options.timeoutMs,
-        signal: options.signal,
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
-
 export interface PostJsonAnswer {
   readonly status: number;
   /** The answer's body as text, `''` when empty. */
@@ -47,7 +14,8 @@ export interface PostJsonAnswer {
 }
 
 /**
- * As `postJson`, but resolves to the answer's body too: an SQS sink answers a Lambda
+ * POSTs a JSON body and resolves to the answer's status and body (no keep-alive agent, see
+ * `postJson`): an SQS sink answers a Lambda
  * partial-batch response (`{"batchItemFailures":[...]}`) that decides which messages failed.
  */
 export const postJsonForAnswer = (
@@ -85,3 +53,13 @@ export const postJsonForAnswer = (
     req.on('error', reject);
     req.end(payload);
   });
+
+/**
+ * POSTs a JSON body and resolves to the answer's status code; rejects on a network error or
+ * timeout. No keep-alive agent: a pooled socket would keep a test process (or `stop()`) waiting.
+ */
+export const postJson = async (
+  url: string,
+  body: unknown,
+  options: PostJsonOptions,
+): Promise<number> => (await postJsonForAnswer(url, body, options)).status;
