@@ -1,5 +1,5 @@
 import { EventOutcome } from '../domain/model';
-import type { Account, Cloud, Entitlement } from '../domain/model';
+import type { Account, Cloud } from '../domain/model';
 import { outboxMessagesFor } from '../domain/decision';
 import { ConcurrencyConflictError, MarketplaceApiError, NotFoundError } from '../domain/errors';
 import { VendorEventType } from '../domain/vendor-events';
@@ -8,6 +8,7 @@ import type { Logger } from '../ports/logger';
 import type { MarketplaceApprovals } from '../ports/marketplace';
 import type { Store } from '../ports/store';
 import { answerMarketplace } from './answer-marketplace';
+import { linkAccountEntitlements } from './link-account-entitlements';
 import type { AnswerMarketplaceDeps } from './answer-marketplace';
 
 export interface CompleteSignupDeps {
@@ -74,7 +75,7 @@ export const completeSignup = async (
   const tenantId = account.tenant!.tenantId;
 
   // Linked before they are approved: the events approvals cause then find them linked.
-  await linkEntitlements(deps, input.cloud, input.accountId, tenantId);
+  await linkAccountEntitlements(deps, { cloud: input.cloud, id: input.accountId }, tenantId);
   const answered: string[] = [];
   for (const { id, observed } of await deps.approvals.listAwaitingApproval(input.accountId)) {
     if ((await answerMarketplace(deps.answering, id, observed, true)) === 'answered') {
@@ -140,42 +141,6 @@ const recordSignup = async (
       if (!(error instanceof ConcurrencyConflictError) || attempt >= (deps.maxAttempts ?? 5)) {
         throw error;
       }
-    }
-  }
-};
-
-/** Purchases recorded before the signup get the account's tenant, so the vendor sees them. */
-const linkEntitlements = async (
-  deps: CompleteSignupDeps,
-  cloud: Cloud,
-  accountId: string,
-  tenantId: string,
-): Promise<void> => {
-  let cursor: string | null = null;
-  do {
-    const page = await deps.store.listEntitlements(
-      { by: 'account', cloud, accountId },
-      { limit: 100, cursor },
-    );
-    for (const entitlement of page.items.filter((e) => e.tenantId === null)) {
-      await linkOne(deps, entitlement, tenantId);
-    }
-    cursor = page.nextCursor;
-  } while (cursor !== null);
-};
-
-const linkOne = async (deps: CompleteSignupDeps, entitlement: Entitlement, tenantId: string) => {
-  let current: Entitlement | null = entitlement;
-  for (let attempt = 1; current && current.tenantId === null; attempt += 1) {
-    try {
-      await deps.store.putEntitlement(
-        { ...current, tenantId, updatedAtEpochMs: deps.clock.now() },
-        current.version,
-      );
-      return;
-    } catch (error) {
-      if (!(error instanceof ConcurrencyConflictError) || attempt >= 5) throw error;
-      current = error.current as Entitlement | null;
     }
   }
 };

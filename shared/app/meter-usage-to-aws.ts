@@ -31,7 +31,10 @@ export interface MeterUsageDeps {
 }
 
 export interface MeterUsageOptions {
-  /** Also seal and send the hour still open for this entitlement (after unsubscribe-pending). */
+  /**
+   * Meter this entitlement only, the hour still open included: the buyer is leaving
+   * (unsubscribe-pending, a deprovisioned license) and AWS takes final records for about an hour.
+   */
   readonly flushEntitlementId?: string;
   /** Say what would be sent; send, seal and record nothing. */
   readonly dryRun?: boolean;
@@ -81,15 +84,18 @@ export const meterUsageToAws = async (
   options: MeterUsageOptions = {},
 ): Promise<MeterUsageResult> => {
   const now = deps.clock.now();
-  const subscribed = await subscribedEntitlements(deps.store);
+  const flushing = options.flushEntitlementId;
+  const subscribed = flushing
+    ? await oneEntitlement(deps.store, flushing)
+    : await subscribedEntitlements(deps.store);
   if (!options.dryRun) {
     await addZeroUsageHours(deps, subscribed.values(), () => deps.zeroDimensions, {
       nowEpochMs: now,
       hours: 3,
     });
   }
-  const flushBefore = options.flushEntitlementId ? hourStartEpochMs(now) + HOUR_MS : now;
-  const due = await dueHours(deps.store, flushBefore, options.flushEntitlementId, now);
+  const flushBefore = flushing ? hourStartEpochMs(now) + HOUR_MS : now;
+  const due = await dueHours(deps.store, flushBefore, flushing, now);
   const entitlements = new Map(subscribed);
   const records: MeteringRecord[] = [];
   let waiting = 0;
@@ -128,6 +134,11 @@ export const meterUsageToAws = async (
   return { ...tally, waiting, nearWindowEnd };
 };
 
+const oneEntitlement = async (store: Store, id: string): Promise<Map<string, Entitlement>> => {
+  const found = await store.getEntitlement({ cloud: 'aws', id });
+  return new Map(found ? [[found.id, found]] : []);
+};
+
 const subscribedEntitlements = async (store: Store): Promise<Map<string, Entitlement>> => {
   const found = new Map<string, Entitlement>();
   for (const status of ['active', 'pending_plan_change', 'pending_cancellation'] as const) {
@@ -141,7 +152,7 @@ const subscribedEntitlements = async (store: Store): Promise<Map<string, Entitle
   return found;
 };
 
-/** Closed unsent hours, plus the open hour of an entitlement being flushed. */
+/** Closed unsent hours; when flushing, that entitlement's only, its open hour included. */
 const dueHours = async (
   store: Store,
   flushBefore: number,
@@ -157,7 +168,9 @@ const dueHours = async (
     );
     for (const hour of page.items) {
       const closed = hour.hourStartEpochMs + HOUR_MS <= now;
-      if (closed || hour.entitlementId === flushEntitlementId) hours.push(hour);
+      if (flushEntitlementId === undefined ? closed : hour.entitlementId === flushEntitlementId) {
+        hours.push(hour);
+      }
     }
     cursor = page.nextCursor;
   } while (cursor !== null);

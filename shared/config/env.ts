@@ -111,17 +111,17 @@ export const ENV_VARS = {
   ONBOARDING_URL: {
     description: 'Your app page a signed-up buyer is sent to, with a handoff token.',
     defaultValue: null,
-    readBy: 'gcp/signup',
+    readBy: 'gcp/signup, aws/signup',
   },
   HANDOFF_SECRET: {
     description: 'Secret (32+ characters) that signs the handoff token your app verifies.',
     defaultValue: null,
-    readBy: 'gcp/signup',
+    readBy: 'gcp/signup, aws/signup',
   },
   HANDOFF_TTL_SECONDS: {
     description: 'How long a handoff token is valid.',
     defaultValue: '`300`',
-    readBy: 'gcp/signup',
+    readBy: 'gcp/signup, aws/signup',
   },
   USAGE_SERVICE_NAME: {
     description:
@@ -144,6 +144,50 @@ export const ENV_VARS = {
     description: 'Email of the service account Cloud Scheduler signs as.',
     defaultValue: null,
     readBy: 'gcp/usage-report',
+  },
+  AWS_PRODUCT_CODE: {
+    description: 'Product code of your AWS Marketplace SaaS listing.',
+    defaultValue: null,
+    readBy: 'aws/signup, aws/notifications, aws/metering',
+  },
+  AWS_MARKETPLACE_ENDPOINT: {
+    description:
+      'Endpoint override of the AWS Marketplace Metering and Entitlement services; the simulator locally.',
+    defaultValue: 'the AWS endpoints (Entitlement Service in `us-east-1`)',
+    readBy: 'aws/signup, aws/notifications, aws/metering',
+  },
+  SNS_TOPIC_ARNS: {
+    description:
+      'Comma-separated SNS topics whose signed messages are accepted (legacy listings: the subscription and entitlement topics of the product).',
+    defaultValue: 'none: SNS-wrapped messages are refused',
+    readBy: 'aws/notifications',
+  },
+  SNS_CERT_HOST: {
+    description:
+      'Host SNS signing certificates may come from, for the simulator only. Never set it in production.',
+    defaultValue: '`sns.<region of the topic>.amazonaws.com` over https',
+    readBy: 'aws/notifications',
+  },
+  METERING_DIMENSIONS: {
+    description:
+      'Comma-separated usage dimensions of the listing; each subscribed buyer gets a 0 record for an hour without usage.',
+    defaultValue: 'none (no zero records)',
+    readBy: 'aws/notifications, aws/metering',
+  },
+  METERING_ZERO_RECORDS: {
+    description: 'Whether hours without usage are metered as 0 (`true` or `false`).',
+    defaultValue: '`true`',
+    readBy: 'aws/notifications, aws/metering',
+  },
+  METERING_RATE_PER_SECOND: {
+    description: 'BatchMeterUsage calls a second at most (AWS quota: 10 per account and region).',
+    defaultValue: '`10`',
+    readBy: 'aws/notifications, aws/metering',
+  },
+  METERING_WINDOW_HOURS: {
+    description: 'How long after an hour AWS still accepts its records.',
+    defaultValue: '`24`',
+    readBy: 'aws/notifications, aws/metering',
   },
 } as const satisfies Record<string, EnvVarSpec>;
 

@@ -1,27 +1,10 @@
 import { z } from 'zod';
 import type { ApprovalPolicy } from '../domain/approval-policy';
-import { ConfigError } from '../domain/errors';
 import { loadCoreConfig } from './load-config';
 import type { CoreConfig } from './load-config';
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-const blankToUndefined = (value: unknown) =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
-const text = z.preprocess(blankToUndefined, z.string().trim().min(1, 'is required'));
-const url = z.preprocess(blankToUndefined, z.url('must be a URL'));
-const list = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string()).min(1, 'must list at least one value')),
-);
+import { blankToUndefined, collect, handoffSchema, list, parse, text, url } from './env-schema';
+import type { Env } from './env-schema';
 
 const GOOGLE_DEFAULTS = {
   PROCUREMENT_API_URL: 'https://cloudcommerceprocurement.googleapis.com/',
@@ -29,18 +12,6 @@ const GOOGLE_DEFAULTS = {
   GOOGLE_CERTS_URL: 'https://www.googleapis.com',
   SIGNUP_MESSAGE: 'Finish signing up with the vendor to activate this purchase.',
 } as const;
-
-/** Parses `schema` and turns every issue into one `ConfigError` naming the variables. */
-const parse = <T extends z.ZodType>(schema: T, env: Env): z.infer<T> => {
-  const result = schema.safeParse(env);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((issue) => ({
-      variable: String(issue.path[0] ?? 'environment'),
-      problem: issue.message,
-    })),
-  );
-};
 
 const withDefaults = (env: Env): Env => {
   const filled: Record<string, string | undefined> = { ...env };
@@ -91,21 +62,6 @@ const marketplaceOf = (value: z.infer<typeof marketplaceSchema>): GcpMarketplace
   googleCertsUrl: value.GOOGLE_CERTS_URL,
 });
 
-/** Runs every part so that one cold start names every variable at fault, then builds. */
-const collect = <T>(parts: Array<() => unknown>, build: () => T): T => {
-  const problems = parts.flatMap((part) => {
-    try {
-      part();
-      return [];
-    } catch (error) {
-      if (error instanceof ConfigError) return [...error.problems];
-      throw error;
-    }
-  });
-  if (problems.length > 0) throw new ConfigError(problems);
-  return build();
-};
-
 export interface GcpEventsConfig extends CoreConfig {
   readonly marketplace: GcpMarketplaceConfig;
   readonly push: { readonly audience: string; readonly serviceAccount: string };
@@ -147,18 +103,7 @@ export interface GcpSignupConfig extends CoreConfig {
   readonly handoff: { readonly secret: string; readonly ttlSeconds: number };
 }
 
-const signupSchema = z.object({
-  PRODUCT_DOMAINS: list,
-  ONBOARDING_URL: url,
-  HANDOFF_SECRET: z.preprocess(
-    blankToUndefined,
-    z.string().min(32, 'must be at least 32 characters'),
-  ),
-  HANDOFF_TTL_SECONDS: z.preprocess(
-    (value) => blankToUndefined(value) ?? '300',
-    z.coerce.number().int('must be a whole number').min(10).max(3600),
-  ),
-});
+const signupSchema = handoffSchema.extend({ PRODUCT_DOMAINS: list });
 
 /** Configuration of `gcp/signup`, read once at cold start. @throws ConfigError */
 export const loadGcpSignupConfig = (env: Env = process.env): GcpSignupConfig => {

@@ -60,6 +60,23 @@ export interface Observation {
   readonly entitlement?: ObservedEntitlement | Gone;
 }
 
+/**
+ * What an AWS message names. AWS has no API that reads a subscription's state, so the message
+ * itself is part of what is observed, and GetEntitlements needs the product and the buyer.
+ */
+export interface AwsSubject {
+  /** `null` only for agreement events, which name no product. */
+  readonly productCode: string | null;
+  readonly customerIdentifier?: string;
+  readonly customerAWSAccountId?: string;
+  /** Always starting with `arn:`. */
+  readonly licenseArn?: string;
+  readonly offerId?: string;
+  readonly agreementId?: string;
+  /** Said by SNS `isFreeTrialTermPresent`; EventBridge events do not say. */
+  readonly freeTrial?: boolean;
+}
+
 /** A message, parsed at the edge into cloud-neutral terms. */
 export interface MarketplaceEventCommand {
   readonly cloud: Cloud;
@@ -71,6 +88,9 @@ export interface MarketplaceEventCommand {
   /** What the message says happened, preferred when the marketplace's state allows it. */
   readonly hint: LifecycleEvent | null;
   readonly payload: unknown;
+  /** When the marketplace sent it (SNS `Timestamp`, EventBridge `time`), where it says. */
+  readonly sentAtEpochMs?: number;
+  readonly aws?: AwsSubject;
 }
 
 export interface DecisionContext {

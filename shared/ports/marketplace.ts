@@ -32,3 +32,23 @@ export interface MarketplaceApprovals {
   /** Shows the buyer a message on the purchase while it waits (Google: `messageToUser`). */
   askBuyerToSignUp(entitlementId: string, message: string): Promise<void>;
 }
+
+/** Who bought, as AWS Marketplace names the buyer behind a registration token. */
+export interface ResolvedBuyer {
+  readonly productCode: string;
+  /** Legacy listings only. */
+  readonly customerIdentifier?: string;
+  readonly customerAWSAccountId?: string;
+  /** New listings (Concurrent Agreements): the purchase itself; starts with `arn:`. */
+  readonly licenseArn?: string;
+}
+
+/** Turns the token the buyer's browser posted into the buyer (AWS: ResolveCustomer). */
+export interface BuyerResolver {
+  /**
+   * @throws UnauthorizedError when the token is invalid or expired: the buyer must start
+   * again from the marketplace.
+   * @throws MarketplaceApiError, retryable when the marketplace throttled or failed.
+   */
+  resolve(registrationToken: string): Promise<ResolvedBuyer>;
+}

@@ -3,13 +3,13 @@ export {
   AGREEMENT_MARKETPLACE_SOURCE,
   KNOWN_AWS_EVENT_TYPES,
   MAX_SQS_BODY_BYTES,
-  awsEntitlementId,
   hintOfAwsEventType,
-  normaliseLicenseArn,
   parseSqsRecord,
   toMarketplaceEventCommand,
 } from './sqs-record';
 export type { AwsMarketplaceNotification, AwsNotificationKind, SqsRecordLike } from './sqs-record';
+export { awsAccountId, awsEntitlementId, normaliseLicenseArn } from '../../domain/aws-keys';
+export { createAwsBuyerResolver, createAwsMarketplaceObserver } from './aws-marketplace';
 export { SnsMessageType, snsEnvelopeSchema, stringToSign } from './sns-envelope';
 export type { SnsEnvelope } from './sns-envelope';
 export { createSnsVerifier } from './sns-signature';
@@ -24,3 +24,4 @@ export {
 export type { RegistrationForm, RegistrationRequest } from './registration-form';
 export { createAwsUsageMeter } from './aws-usage-meter';
 export { toMarketplaceApiError as toAwsMarketplaceApiError } from './aws-errors';
+export { createEntitlementClient, createMeteringClient } from './aws-clients';

@@ -4,8 +4,6 @@ import { loadFixture } from '../../test/fixtures';
 import {
   KNOWN_AWS_EVENT_TYPES,
   MAX_SQS_BODY_BYTES,
-  awsEntitlementId,
-  normaliseLicenseArn,
   parseSqsRecord,
   toMarketplaceEventCommand,
 } from './sqs-record';
@@ -70,6 +68,7 @@ describe('SQS records from AWS Marketplace', () => {
       kind: 'sns',
       eventId: '22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324',
       type: 'subscribe-success',
+      sentAtEpochMs: Date.parse('2012-05-02T00:54:06.655Z'),
       productCode: PRODUCT,
       customerIdentifier: CUSTOMER,
       offerId: 'offer-abcexample123',
@@ -94,6 +93,13 @@ describe('SQS records from AWS Marketplace', () => {
       entitlementId: `${CUSTOMER}:${PRODUCT}`,
       hint: 'activated',
       payload: message,
+      sentAtEpochMs: Date.parse('2012-05-02T00:54:06.655Z'),
+      aws: {
+        productCode: PRODUCT,
+        customerIdentifier: CUSTOMER,
+        offerId: 'offer-abcexample123',
+        freeTrial: true,
+      },
     });
   });
 
@@ -104,6 +110,8 @@ describe('SQS records from AWS Marketplace', () => {
       kind: 'sns-raw',
       eventId: `sqs:${fixture.messageId}`,
       type: 'unsubscribe-pending',
+      // Raw delivery carries no time: when SQS received it.
+      sentAtEpochMs: Number(fixture.attributes!.SentTimestamp),
       productCode: PRODUCT,
       customerIdentifier: CUSTOMER,
       message: JSON.parse(fixture.body) as unknown,
@@ -138,6 +146,7 @@ describe('SQS records from AWS Marketplace', () => {
       kind: 'eventbridge',
       eventId: '12345678-1234-1234-1234-123456789012',
       type: 'License Updated - Manufacturer',
+      sentAtEpochMs: Date.parse('2024-08-30T21:36:03Z'),
       productCode: 'aw4fgf5tyo5w2ap6fEXAMPLE',
       productId: 'prod-qtwveEXAMPLE',
       customerAWSAccountId: '845735284135',
@@ -155,6 +164,14 @@ describe('SQS records from AWS Marketplace', () => {
       entitlementId: LICENSE,
       hint: 'activated',
       payload: JSON.parse(fixture.body) as unknown,
+      sentAtEpochMs: Date.parse('2024-08-30T21:36:03Z'),
+      aws: {
+        productCode: 'aw4fgf5tyo5w2ap6fEXAMPLE',
+        customerAWSAccountId: '845735284135',
+        licenseArn: LICENSE,
+        offerId: '8kkr91jo647j3qxlcjhlqce7y',
+        agreementId: 'agmt-4mwg1nevbokzw95eca5797ixs',
+      },
     });
   });
 
@@ -301,6 +318,7 @@ describe('SQS records from AWS Marketplace', () => {
       entitlementId: null,
       hint: null,
       payload: event,
+      aws: { productCode: null },
     });
   });
 
@@ -317,13 +335,15 @@ describe('SQS records from AWS Marketplace', () => {
     expect(notification.freeTrial).toBe(freeTrial);
   });
 
-  it('reads customer-aws-account-id when a sender adds it, and keys the account on it', () => {
+  it('reads customer-aws-account-id when a sender adds it, keeping a legacy account on the CustomerIdentifier', () => {
     const command = toMarketplaceEventCommand(
       parseSqsRecord(record(rawMessage({ 'customer-aws-account-id': '123456789012' }))),
     );
+    // The other messages of a legacy listing name the CustomerIdentifier only.
     expect(command).toMatchObject({
-      accountId: '123456789012',
+      accountId: CUSTOMER,
       entitlementId: `${CUSTOMER}:${PRODUCT}`,
+      aws: { customerIdentifier: CUSTOMER, customerAWSAccountId: '123456789012' },
     });
   });
 
@@ -537,27 +557,5 @@ describe('SQS records from AWS Marketplace', () => {
         }
       }
     }
-  });
-});
-
-describe('AWS entitlement keys', () => {
-  it('prefers the license ARN, normalised', () => {
-    expect(
-      awsEntitlementId({ licenseArn: LICENSE.slice(4), customerIdentifier: 'c', productCode: 'p' }),
-    ).toBe(LICENSE);
-  });
-
-  it('falls back to CustomerIdentifier:ProductCode for a legacy listing, else null', () => {
-    expect(awsEntitlementId({ customerIdentifier: 'c', productCode: 'p' })).toBe('c:p');
-    expect(awsEntitlementId({ customerIdentifier: 'c' })).toBeNull();
-  });
-
-  it('adds arn: only where it is missing', () => {
-    expect(normaliseLicenseArn('aws:license-manager::1:license:l-1')).toBe(
-      'arn:aws:license-manager::1:license:l-1',
-    );
-    expect(normaliseLicenseArn('arn:aws:license-manager::1:license:l-1')).toBe(
-      'arn:aws:license-manager::1:license:l-1',
-    );
   });
 });

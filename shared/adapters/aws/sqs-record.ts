@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { MarketplaceEventCommand } from '../../domain/decision';
 import { LifecycleEvent } from '../../domain/entitlement';
 import { ValidationError } from '../../domain/errors';
+import { awsAccountId, awsEntitlementId, normaliseLicenseArn } from '../../domain/aws-keys';
 import { byteLength } from '../../domain/limits';
 import { envelopeOf, SnsMessageType, snsEnvelopeSchema } from './sns-envelope';
 import type { SnsEnvelope } from './sns-envelope';
@@ -73,25 +74,6 @@ export const hintOfAwsEventType = (type: string): LifecycleEvent | null =>
   SNS_ACTION_HINTS.get(type) ??
   (isRoleEvent(type) ? (LICENSE_EVENT_HINTS.get(eventNameOf(type)) ?? null) : null);
 
-/** The docs print license ARNs without `arn:`; ResolveCustomer returns them with it. */
-export const normaliseLicenseArn = (arn: string): string =>
-  arn.startsWith('arn:') ? arn : `arn:${arn}`;
-
-/**
- * The key of an AWS entitlement: the LicenseArn, or for a legacy listing (SNS, no license)
- * `CustomerIdentifier:ProductCode`. The signup must derive its key the same way.
- */
-export const awsEntitlementId = (ids: {
-  readonly licenseArn?: string | null;
-  readonly customerIdentifier?: string | null;
-  readonly productCode?: string | null;
-}): string | null =>
-  ids.licenseArn
-    ? normaliseLicenseArn(ids.licenseArn)
-    : ids.customerIdentifier && ids.productCode
-      ? `${ids.customerIdentifier}:${ids.productCode}`
-      : null;
-
 export type AwsNotificationKind = 'sns' | 'sns-raw' | 'eventbridge';
 
 /** One marketplace notification read from an SQS record, in cloud-neutral-ready terms. */
@@ -111,6 +93,8 @@ interface AwsNotificationFields {
   readonly agreementId?: string;
   /** SNS `isFreeTrialTermPresent`; EventBridge does not say (DescribeAgreement does). */
   readonly freeTrial?: boolean;
+  /** When AWS sent it: SNS `Timestamp`, EventBridge `time`, or when SQS received a raw one. */
+  readonly sentAtEpochMs?: number;
   /** The marketplace JSON as AWS sent it (the SNS Message decoded, or the event), for the audit. */
   readonly message: unknown;
 }
@@ -130,6 +114,7 @@ export type AwsMarketplaceNotification =
 export interface SqsRecordLike {
   readonly messageId: string;
   readonly body: string;
+  readonly attributes?: { readonly SentTimestamp?: string };
 }
 
 const printable = (max: number) =>
@@ -161,7 +146,20 @@ const freeTrialFlag = z.union([
     .transform((flag) => flag === 'true'),
 ]);
 
-const sqsRecordSchema = z.object({ messageId: printable(128), body: z.string() }).loose();
+const sqsRecordSchema = z
+  .object({
+    messageId: printable(128),
+    body: z.string(),
+    attributes: z.object({ SentTimestamp: z.string().optional() }).loose().nullish(),
+  })
+  .loose();
+
+/** An ISO time or epoch milliseconds as epoch milliseconds; anything else is not a time. */
+const epochMsOf = (value: string | undefined | null): number | undefined => {
+  if (!value) return undefined;
+  const epochMs = /^[0-9]{1,15}$/.test(value) ? Number(value) : Date.parse(value);
+  return Number.isFinite(epochMs) ? epochMs : undefined;
+};
 
 /** The legacy SNS message (seller guide `saas-notification.md`). */
 const snsMarketplaceMessage = z
@@ -188,6 +186,7 @@ const agreementMarketplaceEvent = z
       .min(1)
       .max(128)
       .refine((type) => !CONTROL_CHARACTERS.test(type), 'must not contain control characters'),
+    time: z.string().max(64).nullish(),
     source: z.literal(AGREEMENT_MARKETPLACE_SOURCE, {
       error: `must be ${AGREEMENT_MARKETPLACE_SOURCE}`,
     }),
@@ -279,6 +278,7 @@ const readContent = (json: unknown, path: string): Content => {
         licenseArn: detail.license?.arn,
         offerId: detail.offer?.id,
         agreementId: detail.agreement?.id,
+        sentAtEpochMs: epochMsOf(parsed.data.time),
       }),
       message: json,
     };
@@ -309,6 +309,7 @@ const readContent = (json: unknown, path: string): Content => {
 const readSnsShaped = (
   json: Record<string, unknown>,
   rawEventId: string,
+  receivedAtEpochMs: number | undefined,
 ): AwsMarketplaceNotification => {
   if (json.Type === SnsMessageType.notification && typeof json.Message === 'string') {
     const parsed = snsEnvelopeSchema.safeParse(json);
@@ -318,11 +319,25 @@ const readSnsShaped = (
       parseJson(envelope.Message, 'body.Message'),
       'body.Message',
     );
-    return { kind: 'sns', eventId: envelope.MessageId, ...content, envelope };
+    const sentAtEpochMs = epochMsOf(envelope.Timestamp);
+    return {
+      kind: 'sns',
+      eventId: envelope.MessageId,
+      ...content,
+      ...(sentAtEpochMs === undefined ? {} : { sentAtEpochMs }),
+      envelope,
+    };
   }
   if (json.Type === SnsMessageType.notification && isObject(json.Message)) {
     const { eventBridgeId, ...content } = readContent(json.Message, 'body.Message');
-    return { kind: 'sns-raw', eventId: eventBridgeId ?? rawEventId, ...content, envelope: null };
+    const sentAtEpochMs = epochMsOf(typeof json.Timestamp === 'string' ? json.Timestamp : null);
+    return {
+      kind: 'sns-raw',
+      eventId: eventBridgeId ?? rawEventId,
+      sentAtEpochMs: sentAtEpochMs ?? receivedAtEpochMs,
+      ...content,
+      envelope: null,
+    };
   }
   if (json.Type === SnsMessageType.notification) {
     throw new ValidationError('body.Message must hold the marketplace message', {
@@ -354,7 +369,8 @@ const readSnsShaped = (
 export const parseSqsRecord = (record: SqsRecordLike): AwsMarketplaceNotification => {
   const parsedRecord = sqsRecordSchema.safeParse(record);
   if (!parsedRecord.success) throw invalid(parsedRecord.error, 'record');
-  const { messageId, body } = parsedRecord.data;
+  const { messageId, body, attributes } = parsedRecord.data;
+  const receivedAtEpochMs = epochMsOf(attributes?.SentTimestamp);
   if (byteLength(body) > MAX_SQS_BODY_BYTES) {
     throw new ValidationError(`body is larger than ${MAX_SQS_BODY_BYTES} bytes`, { path: 'body' });
   }
@@ -363,10 +379,17 @@ export const parseSqsRecord = (record: SqsRecordLike): AwsMarketplaceNotificatio
   // The SQS messageId is kept across redeliveries of one message, so it dedupes retries; two
   // deliveries of one raw SNS message cost one more (idempotent) pass, not a lost message.
   const rawEventId = `sqs:${messageId}`;
-  if ('Type' in json) return readSnsShaped(json, rawEventId);
+  if ('Type' in json) return readSnsShaped(json, rawEventId, receivedAtEpochMs);
   const { eventBridgeId, ...content } = readContent(json, 'body');
   return eventBridgeId === undefined
-    ? { kind: 'sns-raw', eventId: rawEventId, ...content, envelope: null }
+    ? {
+        kind: 'sns-raw',
+        eventId: rawEventId,
+        // A raw message carries no time of its own: when SQS received it is the closest.
+        ...(receivedAtEpochMs === undefined ? {} : { sentAtEpochMs: receivedAtEpochMs }),
+        ...content,
+        envelope: null,
+      }
     : { kind: 'eventbridge', eventId: eventBridgeId, ...content, envelope: null };
 };
 
@@ -382,8 +405,22 @@ export const toMarketplaceEventCommand = (
   cloud: 'aws',
   eventId: notification.eventId,
   type: notification.type,
-  accountId: notification.customerAWSAccountId ?? notification.customerIdentifier ?? null,
+  accountId: awsAccountId(notification),
   entitlementId: awsEntitlementId(notification),
   hint: hintOfAwsEventType(notification.type),
   payload: notification.message,
+  ...(notification.sentAtEpochMs === undefined
+    ? {}
+    : { sentAtEpochMs: notification.sentAtEpochMs }),
+  aws: {
+    productCode: notification.productCode,
+    ...present({
+      customerIdentifier: notification.customerIdentifier,
+      customerAWSAccountId: notification.customerAWSAccountId,
+      licenseArn: notification.licenseArn,
+      offerId: notification.offerId,
+      agreementId: notification.agreementId,
+      freeTrial: notification.freeTrial,
+    }),
+  },
 });

@@ -1,5 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConfigError } from '../../domain/errors';
+import type { StoreConfig } from '../../config/load-config';
+import type { Store } from '../../ports/store';
+import { createDynamoDbStore } from './dynamodb-store';
 
 export { createDynamoDbStore } from './dynamodb-store';
 export type { DynamoDbStoreOptions } from './dynamodb-store';
@@ -36,4 +40,17 @@ export const createDynamoDbDocumentClient = (
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });
+};
+
+/** The store of the AWS functions, from their validated configuration. @throws ConfigError */
+export const createDynamoDbStoreFromConfig = (store: StoreConfig): Store => {
+  if (store.backend !== 'dynamodb') {
+    throw new ConfigError([
+      { variable: 'STORE_BACKEND', problem: 'must be dynamodb for the AWS functions' },
+    ]);
+  }
+  return createDynamoDbStore(
+    createDynamoDbDocumentClient({ region: store.region, endpoint: store.endpoint }),
+    { tableName: store.tableName },
+  );
 };
