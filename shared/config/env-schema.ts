@@ -7,7 +7,10 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** Empty strings count as unset: a blank line in a deploy file must not become a value. */
 export const blankToUndefined = (value: unknown) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
-export const text = z.preprocess(blankToUndefined, z.string().trim().min(1, 'is required'));
+export const text = z.preprocess(
+  blankToUndefined,
+  z.string('is required').trim().min(1, 'is required'),
+);
 export const url = z.preprocess(blankToUndefined, z.url('must be a URL'));
 export const list = z.preprocess(
   blankToUndefined,

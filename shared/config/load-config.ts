@@ -13,7 +13,7 @@ const optional = z
   .trim()
   .transform((value) => (value === '' ? undefined : value))
   .optional();
-const required = z.string().trim().min(1, 'is required');
+const required = z.string('is required').trim().min(1, 'is required');
 
 const dynamoDbSchema = z.object({
   STORE_BACKEND: z.literal('dynamodb'),
