@@ -1,3 +1,5 @@
+import { benchAwsLambdas } from './aws-lambdas';
+import { benchAwsMetering } from './aws-metering';
 import { benchGcpEvents } from './gcp-events';
 import { benchStore } from './store';
 
@@ -5,6 +7,8 @@ import { benchStore } from './store';
 const BENCHES: Record<string, (options: { seconds?: number }) => Promise<unknown>> = {
   store: benchStore,
   'gcp-events': () => benchGcpEvents(),
+  'aws-metering': () => benchAwsMetering(),
+  'aws-lambdas': () => benchAwsLambdas(),
 };
 
 const main = async (): Promise<void> => {

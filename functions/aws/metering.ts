@@ -21,7 +21,13 @@ const deps = {
     client: createMeteringClient(config.marketplace, { maxAttempts: 1 }),
     productCode: config.marketplace.productCode,
   }),
-  limiter: createRateLimiter({ ratePerSecond: config.metering.ratePerSecond, clock: systemClock }),
+  // A bucket of one: AWS's own bucket then always has tokens to spare for network jitter,
+  // where one the size of AWS's would run level with it and get a call throttled now and then.
+  limiter: createRateLimiter({
+    ratePerSecond: config.metering.ratePerSecond,
+    burst: 1,
+    clock: systemClock,
+  }),
   clock: systemClock,
   logger,
   eventTtlSeconds: config.eventTtlSeconds,

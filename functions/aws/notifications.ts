@@ -57,7 +57,13 @@ const meteringDeps = {
     client: createMeteringClient(config.marketplace, { maxAttempts: 1 }),
     productCode: config.marketplace.productCode,
   }),
-  limiter: createRateLimiter({ ratePerSecond: config.metering.ratePerSecond, clock: systemClock }),
+  // A bucket of one: AWS's own bucket then always has tokens to spare for network jitter,
+  // where one the size of AWS's would run level with it and get a call throttled now and then.
+  limiter: createRateLimiter({
+    ratePerSecond: config.metering.ratePerSecond,
+    burst: 1,
+    clock: systemClock,
+  }),
   clock: systemClock,
   logger,
   eventTtlSeconds: config.eventTtlSeconds,
@@ -71,20 +77,20 @@ const LEAVING: ReadonlySet<LifecycleEvent | null> = new Set([
   LifecycleEvent.cancelled,
 ]);
 
-/** Why a notification is refused before it is handled, or `null` when it may be handled. */
-const refusal = async (notification: AwsMarketplaceNotification): Promise<string | null> => {
-  if (notification.kind === 'sns') {
-    if (verifySns === null) return 'SNS messages are not accepted: SNS_TOPIC_ARNS is empty';
-    await verifySns(notification.envelope);
+/** Checks an SNS message's signature. @throws UnauthorizedError when it cannot be trusted. */
+const verify = async (notification: AwsMarketplaceNotification): Promise<void> => {
+  if (notification.kind !== 'sns') return;
+  if (verifySns === null) {
+    throw new UnauthorizedError('SNS messages are not accepted: SNS_TOPIC_ARNS is empty');
   }
-  if (
-    notification.productCode !== null &&
-    notification.productCode !== config.marketplace.productCode
-  ) {
-    return `product ${notification.productCode} is not this listing's`;
-  }
-  return null;
+  await verifySns(notification.envelope);
 };
+
+/** Why a notification is refused before it is handled, or `null` when it may be handled. */
+const refusal = (notification: AwsMarketplaceNotification): string | null =>
+  notification.productCode !== null && notification.productCode !== config.marketplace.productCode
+    ? `product ${notification.productCode} is not this listing's`
+    : null;
 
 const deadLetter = (log: Logger, message: Parameters<typeof recordDeadLetter>[1], reason: string) =>
   recordDeadLetter({ ...deps, logger: log }, message, reason);
@@ -107,10 +113,16 @@ const processRecord = async (record: SQSRecord): Promise<'ack' | 'retry'> => {
     await deadLetter(log, { ...unreadable, payload: record.body }, reason);
     return 'ack';
   }
+  // Until its signature checks out, an SNS message's MessageId proves nothing: refused, it is
+  // kept under the SQS message id, so a forged copy cannot make the genuine one a duplicate.
+  let recordAs =
+    notification.kind === 'sns' ? { ...command, eventId: `sqs:${record.messageId}` } : command;
   try {
-    const refused = await refusal(notification);
+    await verify(notification);
+    recordAs = command;
+    const refused = refusal(notification);
     if (refused !== null) {
-      await deadLetter(log, command, refused);
+      await deadLetter(log, recordAs, refused);
       return 'ack';
     }
     await handleMarketplaceEvent({ ...deps, logger: log }, command);
@@ -132,7 +144,7 @@ const processRecord = async (record: SQSRecord): Promise<'ack' | 'retry'> => {
       error instanceof ValidationError || error instanceof UnauthorizedError
         ? error.message
         : 'could not be processed';
-    await deadLetter(log, command, reason);
+    await deadLetter(log, recordAs, reason);
     return 'ack';
   }
 };
