@@ -2,6 +2,7 @@
 // a buyer leaving --> meter their last hours at once. Retryable failures --> batchItemFailures.
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
+  byteLength,
   createJsonLogger,
   createRateLimiter,
   handleMarketplaceEvent,
@@ -92,6 +93,17 @@ const refusal = (notification: AwsMarketplaceNotification): string | null =>
     ? `product ${notification.productCode} is not this listing's`
     : null;
 
+/**
+ * The body kept with a record that cannot be read: whole when small, its start otherwise. SQS
+ * bodies reach 1 MiB and escaping one as JSON can make it six times longer, while the record
+ * must fit the store: one that does not would be retried to the dead-letter queue instead.
+ */
+const MAX_KEPT_BODY_CHARACTERS = 32 * 1024;
+const keptBody = (body: string): unknown =>
+  body.length <= MAX_KEPT_BODY_CHARACTERS
+    ? body
+    : { bytes: byteLength(body), start: body.slice(0, MAX_KEPT_BODY_CHARACTERS) };
+
 const deadLetter = (log: Logger, message: Parameters<typeof recordDeadLetter>[1], reason: string) =>
   recordDeadLetter({ ...deps, logger: log }, message, reason);
 
@@ -110,7 +122,7 @@ const processRecord = async (record: SQSRecord): Promise<'ack' | 'retry'> => {
       eventId: `sqs:${record.messageId}`,
       type: 'UNREADABLE',
     };
-    await deadLetter(log, { ...unreadable, payload: record.body }, reason);
+    await deadLetter(log, { ...unreadable, payload: keptBody(record.body) }, reason);
     return 'ack';
   }
   // Until its signature checks out, an SNS message's MessageId proves nothing: refused, it is

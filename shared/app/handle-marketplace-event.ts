@@ -1,5 +1,5 @@
 import { GONE, decideEvent } from '../domain/decision';
-import type { MarketplaceEventCommand, Observation } from '../domain/decision';
+import type { Decision, MarketplaceEventCommand, Observation } from '../domain/decision';
 import type { Account } from '../domain/model';
 import type { LifecycleEvent } from '../domain/entitlement';
 import { ConcurrencyConflictError } from '../domain/errors';
@@ -10,6 +10,7 @@ import type { MarketplaceObserver } from '../ports/marketplace';
 import type { EventContext, Store } from '../ports/store';
 import { answerMarketplace } from './answer-marketplace';
 import type { AnswerMarketplaceDeps } from './answer-marketplace';
+import { linkEntitlement } from './link-account-entitlements';
 
 export interface HandleMarketplaceEventDeps {
   readonly store: Store;
@@ -39,7 +40,8 @@ export type { LifecycleEvent, MarketplaceEventCommand };
  *    answer it per the approval policy and read it again (what was read is stale then);
  * 3. decide on (message, stored state, marketplace state), a pure step;
  * 4. write state, event record and outbox rows in one atomic write;
- * 5. when the write loses a race, go back to 1 with what is stored now.
+ * 5. when the write loses a race, go back to 1 with what is stored now;
+ * 6. when the purchase was written without a tenant, link it if the account has one by now.
  *
  * @throws ConcurrencyConflictError (retryable) when every attempt lost its race.
  * @throws MarketplaceApiError from the re-read; retryable when the marketplace may recover.
@@ -66,6 +68,7 @@ export const handleMarketplaceEvent = async (
     });
     try {
       const written = await deps.store.applyDecision(decision);
+      if (written === 'applied') await linkIfSignedUpMeanwhile(deps, decision);
       const vendorEvents = written === 'applied' ? decision.outbox.map((m) => m.type) : [];
       const outcome = written === 'applied' ? decision.event.outcome : 'duplicate';
       logger.info('event handled', { type: command.type, outcome, vendorEvents, attempt });
@@ -109,4 +112,24 @@ const observeAndAnswer = async (
   return answered === 'nothing'
     ? { observation, account }
     : { observation: await deps.marketplace.observe(command), account };
+};
+
+/**
+ * A signup that commits between this message's read and its write links the account's
+ * purchases it can list, which this one is not yet among, while this one was decided from the
+ * account without its tenant; nothing in this write depends on the account, so it does not
+ * conflict. Reading the account after the write closes that gap: either the signup's listing
+ * found this purchase, or this read finds the tenant.
+ */
+const linkIfSignedUpMeanwhile = async (
+  deps: HandleMarketplaceEventDeps,
+  decision: Decision,
+): Promise<void> => {
+  const written = decision.entitlement?.next;
+  if (!written || written.tenantId !== null) return;
+  const account = await deps.store.getAccount({ cloud: written.cloud, id: written.accountId });
+  const tenantId = account?.tenant?.tenantId;
+  if (!tenantId) return;
+  const current = await deps.store.getEntitlement({ cloud: written.cloud, id: written.id });
+  if (current) await linkEntitlement(deps, current, tenantId);
 };

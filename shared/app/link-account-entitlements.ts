@@ -23,13 +23,14 @@ export const linkAccountEntitlements = async (
       { limit: PAGE, cursor },
     );
     for (const entitlement of page.items.filter((e) => e.tenantId === null)) {
-      await linkOne(deps, entitlement, tenantId);
+      await linkEntitlement(deps, entitlement, tenantId);
     }
     cursor = page.nextCursor;
   } while (cursor !== null);
 };
 
-const linkOne = async (
+/** Gives one purchase the tenant unless it has one; a purchase linked meanwhile stays as it is. */
+export const linkEntitlement = async (
   deps: { readonly store: Store; readonly clock: Clock },
   entitlement: Entitlement,
   tenantId: string,
