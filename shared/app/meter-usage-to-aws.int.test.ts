@@ -4,6 +4,7 @@ import { createJsonLogger } from '../adapters/logging/json-logger';
 import { newEntitlement } from '../domain/entitlement';
 import { HOUR_MS, lastClosedHourStartEpochMs } from '../domain/time';
 import type { Store } from '../ports/store';
+import type { MeteringRecord } from '../ports/usage-meter';
 import type { StoreUnderTest } from '../test/store-contract';
 import { createSimulator } from '../../sim/server';
 import type { Simulator } from '../../sim/server';
@@ -140,6 +141,99 @@ describe('AWS metering through the simulator, on DynamoDB Local', () => {
       state: 'rejected',
       answer: { reason: expect.stringContaining('TimestampOutOfBounds') },
     });
+  });
+
+  it('bills an hour with tags as one record whose allocations sum to its quantity', async () => {
+    const licenseArn = await subscribed();
+    const hourStartEpochMs = lastClosedHourStartEpochMs(Date.now());
+    const usage = (records: Array<{ quantity: number; tags?: Record<string, string> }>) =>
+      store.addUsage({
+        cloud: 'aws',
+        entitlementId: licenseArn,
+        dimension: 'requests',
+        hourStartEpochMs,
+        records: records.map((r) => ({ usageId: randomUUID(), ...r })),
+        dedupeExpiresAtEpochSeconds: Math.floor(Date.now() / 1000) + 3_600,
+        nowEpochMs: Date.now(),
+      });
+    await usage([
+      { quantity: 4, tags: { team: 'search', env: 'prod' } },
+      { quantity: 2 },
+      { quantity: 3, tags: { team: 'ads' } },
+    ]);
+    await usage([{ quantity: 1, tags: { env: 'prod', team: 'search' } }]);
+
+    const result = await meterUsageToAws(deps());
+
+    expect(result.rejected).toBe(0);
+    const [record, ...more] = billed(licenseArn);
+    expect(more).toEqual([]);
+    expect(record).toMatchObject({ quantity: 10, dimension: 'requests' });
+    expect(record?.usageAllocations).toEqual([
+      {
+        AllocatedUsageQuantity: 5,
+        Tags: [
+          { Key: 'env', Value: 'prod' },
+          { Key: 'team', Value: 'search' },
+        ],
+      },
+      { AllocatedUsageQuantity: 3, Tags: [{ Key: 'team', Value: 'ads' }] },
+      { AllocatedUsageQuantity: 2 },
+    ]);
+    const sum = record!.usageAllocations!.reduce((t, a) => t + a.AllocatedUsageQuantity, 0);
+    expect(sum).toBe(record!.quantity);
+    const hour = await store.getUsageHour({
+      cloud: 'aws',
+      entitlementId: licenseArn,
+      dimension: 'requests',
+      hourStartEpochMs,
+    });
+    expect(hour).toMatchObject({ state: 'sent', quantity: 10 });
+    expect(hour?.allocations).toHaveLength(3);
+  });
+
+  it('re-sends a tagged hour after a crash exactly as it sent it, billed once', async () => {
+    const licenseArn = await subscribed();
+    const hourStartEpochMs = lastClosedHourStartEpochMs(Date.now());
+    await store.addUsage({
+      cloud: 'aws',
+      entitlementId: licenseArn,
+      dimension: 'requests',
+      hourStartEpochMs,
+      records: [
+        { usageId: randomUUID(), quantity: 6, tags: { team: 'a' } },
+        { usageId: randomUUID(), quantity: 1 },
+      ],
+      dedupeExpiresAtEpochSeconds: Math.floor(Date.now() / 1000) + 3_600,
+      nowEpochMs: Date.now(),
+    });
+    const sent: MeteringRecord[] = [];
+    const base = deps();
+    const watched = {
+      meter: async (records: readonly MeteringRecord[]) => {
+        sent.push(...records.filter((r) => r.hour.entitlementId === licenseArn));
+        return base.meter.meter(records);
+      },
+    };
+    // The first run sends, then crashes before it records AWS's answer.
+    const crashing: Store = {
+      ...store,
+      markUsageHour: async () => {
+        throw new Error('crashed');
+      },
+    };
+    await expect(meterUsageToAws({ ...base, store: crashing, meter: watched })).rejects.toThrow(
+      'crashed',
+    );
+    await meterUsageToAws({ ...base, meter: watched });
+
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toEqual(sent[0]);
+    expect(sent[0]?.allocations).toEqual([
+      { tags: { team: 'a' }, quantity: 6 },
+      { tags: {}, quantity: 1 },
+    ]);
+    expect(billed(licenseArn)).toHaveLength(1);
   });
 
   it('says what it would send without sending in a dry run', async () => {

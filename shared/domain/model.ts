@@ -168,9 +168,24 @@ export interface UsageAnswer {
   readonly atEpochMs: number;
 }
 
+/** The tags of one usage allocation. A map, so that a key appears once, as AWS requires. */
+export type UsageTags = Readonly<Record<string, string>>;
+
+/** One share of an hour's quantity; `{}` tags: the share of the records that had no tags. */
+export interface UsageAllocation {
+  readonly tags: UsageTags;
+  readonly quantity: number;
+}
+
 /** One row of the usage ledger: `open` takes adds, `sealed` is frozen for sending. */
 export interface UsageHour extends UsageHourKey {
+  /** The hour's total, tagged or not. */
   readonly quantity: number;
+  /**
+   * The total per tag set, summing to `quantity`, in a stable order (see `allocationsOf`);
+   * empty when no record of the hour had tags.
+   */
+  readonly allocations: readonly UsageAllocation[];
   readonly state: UsageHourState;
   readonly sealedAtEpochMs: number | null;
   readonly answer: UsageAnswer | null;

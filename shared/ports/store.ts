@@ -11,6 +11,7 @@ import type {
   UsageAnswer,
   UsageHour,
   UsageHourKey,
+  UsageTags,
 } from '../domain/model';
 
 /** One page of a listing; pass `nextCursor` back to get the next, `null` means the end. */
@@ -37,9 +38,21 @@ export interface EventContext {
   readonly entitlement: Entitlement | null;
 }
 
+/** One record of the vendor's usage. */
+export interface UsageIngestRecord {
+  readonly usageId: string;
+  readonly quantity: number;
+  /**
+   * The allocation the quantity belongs to (AWS `UsageAllocations`): 1 to 5 tags, keys of 1 to
+   * 100 and values of 1 to 256 characters of `[a-zA-Z0-9+ -=._:/@]`. Without tags the quantity
+   * counts toward the untagged share, which is an allocation only in hours that have tags.
+   */
+  readonly tags?: UsageTags;
+}
+
 /** Usage for one (entitlement, dimension, hour), deduplicated by the caller's usage ids. */
 export interface UsageIngest extends UsageHourKey {
-  readonly records: ReadonlyArray<{ readonly usageId: string; readonly quantity: number }>;
+  readonly records: readonly UsageIngestRecord[];
   /** When the usage ids may be forgotten (TTL), in epoch seconds. */
   readonly dedupeExpiresAtEpochSeconds: number;
   /** Stamped on the hour as `updatedAtEpochMs`. */
@@ -112,7 +125,15 @@ export interface Store {
    * nothing twice, since the chunks already added answer as duplicates. A retry whose usage ids
    * were all counted is answered even once the hour is sealed.
    *
+   * Tagged records add to their tag set's total in the same atomic write as to the hour's; the
+   * order of a record's tag keys does not matter. An hour holds at most 2,500 tag sets (AWS's
+   * limit of allocations a record), the untagged share included once it has a quantity.
+   *
    * @throws UsageHourSealedError when the hour was sealed and any record is new.
+   * @throws ValidationError before any write for malformed tags, or a record that would make the
+   * hour's 2,501st allocation or its row too large. The check reads the hour before the adds; an
+   * adapter that checks again in the write (DynamoDB) may then refuse a later chunk that
+   * concurrent adds left no room for, one whose adds are blind (Firestore) lets it pass.
    */
   addUsage(ingest: UsageIngest): Promise<UsageIngestResult>;
 

@@ -1,4 +1,4 @@
-import type { UsageHourKey } from '../domain/model';
+import type { UsageAllocation, UsageHourKey } from '../domain/model';
 
 /** Who is billed: new listings name the license, legacy ones the customer identifier. */
 export type MeteredCustomer =
@@ -10,6 +10,11 @@ export interface MeteringRecord {
   readonly hour: UsageHourKey;
   readonly customer: MeteredCustomer;
   readonly quantity: number;
+  /**
+   * The quantity split by tags (AWS `UsageAllocations`), summing to `quantity`; `{}` tags for
+   * the untagged share. Empty: the record is sent without allocations.
+   */
+  readonly allocations: readonly UsageAllocation[];
 }
 
 export type MeteringStatus = 'Success' | 'CustomerNotSubscribed' | 'DuplicateRecord';

@@ -6,7 +6,7 @@ import {
   ValidationError,
 } from '../domain/errors';
 import { HOUR_MS } from '../domain/time';
-import type { Entitlement, UsageHourKey } from '../domain/model';
+import type { Entitlement, UsageHour, UsageHourKey } from '../domain/model';
 import type { Store } from '../ports/store';
 import {
   aDecision,
@@ -42,6 +42,21 @@ const aUsageKey = (overrides: Partial<UsageHourKey> = {}): UsageHourKey => ({
 const ingest = (key: UsageHourKey, records: Array<[string, number]>) => ({
   ...key,
   records: records.map(([usageId, quantity]) => ({ usageId, quantity })),
+  dedupeExpiresAtEpochSeconds: Math.floor(T0 / 1000) + 86_400,
+  nowEpochMs: T0,
+});
+
+/** As `ingest`, each record with tags or without (`undefined`). */
+const tagged = (
+  key: UsageHourKey,
+  records: Array<[string, number, Record<string, string> | undefined]>,
+) => ({
+  ...key,
+  records: records.map(([usageId, quantity, tags]) => ({
+    usageId,
+    quantity,
+    ...(tags === undefined ? {} : { tags }),
+  })),
   dedupeExpiresAtEpochSeconds: Math.floor(T0 / 1000) + 86_400,
   nowEpochMs: T0,
 });
@@ -565,6 +580,235 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
         } while (cursor !== null);
         // Sealed but unsent hours are listed: a crash between send and mark re-sends them.
         expect(mine).toEqual([hours[0], hours[2], hours[3]]);
+      });
+    });
+
+    describe('usage allocations', () => {
+      const id = (label: string) => `${label}-${randomUUID()}`;
+
+      it('sums quantities per tag set, beside the total, in a stable order', async () => {
+        const key = aUsageKey();
+        await store.addUsage(
+          tagged(key, [
+            [id('a1'), 5, { team: 'a' }],
+            [id('b1'), 3, { team: 'b' }],
+          ]),
+        );
+        const result = await store.addUsage(tagged(key, [[id('a2'), 2, { team: 'a' }]]));
+        expect(result.quantity).toBe(10);
+        expect(await store.getUsageHour(key)).toMatchObject({
+          quantity: 10,
+          allocations: [
+            { tags: { team: 'a' }, quantity: 7 },
+            { tags: { team: 'b' }, quantity: 3 },
+          ],
+        });
+      });
+
+      it('takes tags whatever the order of their keys as one set', async () => {
+        const key = aUsageKey();
+        await store.addUsage(tagged(key, [[id('x'), 4, { env: 'prod', team: 'a/b c:d@e+f=g' }]]));
+        await store.addUsage(tagged(key, [[id('y'), 6, { team: 'a/b c:d@e+f=g', env: 'prod' }]]));
+        const hour = await store.getUsageHour(key);
+        expect(hour?.allocations).toEqual([
+          { tags: { env: 'prod', team: 'a/b c:d@e+f=g' }, quantity: 10 },
+        ]);
+      });
+
+      it('has no allocations without tags, and an untagged share beside tags', async () => {
+        const plain = aUsageKey();
+        await store.addUsage(tagged(plain, [[id('p'), 5, undefined]]));
+        expect((await store.getUsageHour(plain))?.allocations).toEqual([]);
+
+        const mixed = aUsageKey();
+        await store.addUsage(tagged(mixed, [[id('m1'), 5, undefined]]));
+        await store.addUsage(
+          tagged(mixed, [
+            [id('m2'), 3, { team: 'a' }],
+            [id('m3'), 2, undefined],
+          ]),
+        );
+        expect(await store.getUsageHour(mixed)).toMatchObject({
+          quantity: 10,
+          allocations: [
+            { tags: { team: 'a' }, quantity: 3 },
+            { tags: {}, quantity: 7 },
+          ],
+        });
+
+        // A zero without tags (the hourly zero rows) makes no untagged share.
+        const zero = aUsageKey();
+        await store.addUsage(
+          tagged(zero, [
+            [id('z1'), 0, undefined],
+            [id('z2'), 4, { team: 'a' }],
+          ]),
+        );
+        expect((await store.getUsageHour(zero))?.allocations).toEqual([
+          { tags: { team: 'a' }, quantity: 4 },
+        ]);
+      });
+
+      it('counts a duplicate usage id once, in the tag set it first came with', async () => {
+        const key = aUsageKey();
+        const u = id('dup');
+        await store.addUsage(tagged(key, [[u, 5, { team: 'a' }]]));
+        const again = await store.addUsage(
+          tagged(key, [
+            [u, 5, { team: 'b' }],
+            [`${u}-2`, 1, { team: 'c' }],
+            [`${u}-2`, 1, { team: 'd' }],
+          ]),
+        );
+        expect(again).toEqual({ accepted: [`${u}-2`], duplicates: [u, `${u}-2`], quantity: 6 });
+        expect((await store.getUsageHour(key))?.allocations).toEqual([
+          { tags: { team: 'a' }, quantity: 5 },
+          { tags: { team: 'c' }, quantity: 1 },
+        ]);
+      });
+
+      it('keeps the allocations through sealing, listing and marking', async () => {
+        const key = aUsageKey({ cloud: 'aws', hourStartEpochMs: HOUR - 5 * HOUR_MS });
+        await store.addUsage(
+          tagged(key, [
+            [id('s1'), 2, { team: 'a' }],
+            [id('s2'), 1, undefined],
+          ]),
+        );
+        const allocations = [
+          { tags: { team: 'a' }, quantity: 2 },
+          { tags: {}, quantity: 1 },
+        ];
+        const sealed = await store.sealUsageHour(key, T0);
+        expect(sealed.allocations).toEqual(allocations);
+        await expect(
+          store.addUsage(tagged(key, [[id('late'), 1, { team: 'a' }]])),
+        ).rejects.toBeInstanceOf(UsageHourSealedError);
+        const listed: UsageHour[] = [];
+        let cursor: string | null = null;
+        do {
+          const page = await store.listUnsentUsageHours(
+            { cloud: 'aws', beforeEpochMs: HOUR - 4 * HOUR_MS },
+            { limit: 1_000, cursor },
+          );
+          listed.push(...page.items.filter((h) => h.entitlementId === key.entitlementId));
+          cursor = page.nextCursor;
+        } while (cursor !== null);
+        expect(listed).toEqual([sealed]);
+        const sent = await store.markUsageHour(key, 'sent', {
+          status: 'Success',
+          meteringRecordId: 'mr-2',
+          reason: null,
+          atEpochMs: T0 + 1,
+        });
+        expect(sent.allocations).toEqual(allocations);
+        expect(await store.getUsageHour(key)).toEqual(sent);
+      });
+
+      contention('sums 50 concurrent tagged adds exactly, per tag set', async () => {
+        const key = aUsageKey();
+        const tagsOf = (i: number) => (i % 4 === 3 ? undefined : { team: `t${i % 4}` });
+        await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            store.addUsage(tagged(key, [[id(`c${i}`), i + 1, tagsOf(i)]])),
+          ),
+        );
+        const expected = [0, 1, 2, 3].map((set) =>
+          Array.from({ length: 50 }, (_, i) => i)
+            .filter((i) => i % 4 === set)
+            .reduce((total, i) => total + i + 1, 0),
+        );
+        expect(await store.getUsageHour(key)).toMatchObject({
+          quantity: (50 * 51) / 2,
+          allocations: [
+            { tags: { team: 't0' }, quantity: expected[0] },
+            { tags: { team: 't1' }, quantity: expected[1] },
+            { tags: { team: 't2' }, quantity: expected[2] },
+            { tags: {}, quantity: expected[3] },
+          ],
+        });
+      });
+
+      it.each([
+        ['no tags', {}],
+        ['six tags', Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f'].map((k) => [k, 'v']))],
+        ['a 101-character key', { ['k'.repeat(101)]: 'v' }],
+        ['a 257-character value', { k: 'v'.repeat(257) }],
+        ['an empty value', { k: '' }],
+        ['a key outside the pattern', { 'bad?key': 'v' }],
+        ['a value outside the pattern', { k: 'é' }],
+        ['a value that is not a string', { k: 7 }],
+        ['a list', ['k', 'v']],
+      ])('refuses %s and writes nothing', async (_, tags) => {
+        const key = aUsageKey();
+        const good = id('good');
+        const error = await store
+          .addUsage({
+            ...tagged(key, [[good, 1, { team: 'a' }]]),
+            records: [
+              { usageId: good, quantity: 1, tags: { team: 'a' } },
+              { usageId: id('bad'), quantity: 1, tags: tags as Record<string, string> },
+            ],
+          })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).path).toMatch(/records\[1\]\.tags/);
+        expect(await store.getUsageHour(key)).toBeNull();
+        // The good record's id was not spent.
+        expect((await store.addUsage(tagged(key, [[good, 1, undefined]]))).accepted).toEqual([
+          good,
+        ]);
+      });
+
+      it('holds an hour to 2,500 tag sets, the untagged share included', async () => {
+        const key = aUsageKey();
+        const sets = (from: number, count: number) =>
+          Array.from({ length: count }, (_, i): [string, number, Record<string, string>] => [
+            id(`set${from + i}`),
+            1,
+            { n: String(from + i) },
+          ]);
+        // One call past the limit is refused before anything is written.
+        const tooMany = await store.addUsage(tagged(key, sets(0, 2_501))).catch((e: unknown) => e);
+        expect(tooMany).toBeInstanceOf(ValidationError);
+        expect((tooMany as ValidationError).path).toMatch(/records\[2500\]\.tags/);
+        expect(await store.getUsageHour(key)).toBeNull();
+
+        await store.addUsage(tagged(key, sets(0, 2_000)));
+        await store.addUsage(tagged(key, sets(2_000, 500)));
+        const hour = await store.getUsageHour(key);
+        expect(hour?.allocations).toHaveLength(2_500);
+        expect(hour?.quantity).toBe(2_500);
+        for (const extra of [
+          tagged(key, sets(2_500, 1)),
+          tagged(key, [[id('untagged'), 3, undefined]]),
+        ]) {
+          await expect(store.addUsage(extra)).rejects.toBeInstanceOf(ValidationError);
+        }
+        // Sets the hour holds still take usage, and so does an untagged zero.
+        await store.addUsage(
+          tagged(key, [
+            [id('again'), 4, { n: '7' }],
+            [id('zero'), 0, undefined],
+          ]),
+        );
+        const after = await store.getUsageHour(key);
+        expect(after?.quantity).toBe(2_504);
+        expect(after?.allocations).toHaveLength(2_500);
+      });
+
+      it('refuses tag sets that would make the hour too large to store', async () => {
+        const key = aUsageKey();
+        const wide = (i: number) =>
+          Object.fromEntries(
+            ['a', 'b', 'c', 'd', 'e'].map((k) => [`${k}${i}`.padEnd(100, 'k'), 'v'.repeat(256)]),
+          );
+        const records = Array.from(
+          { length: 300 },
+          (_, i): [string, number, Record<string, string>] => [id(`wide${i}`), 1, wide(i)],
+        );
+        await expect(store.addUsage(tagged(key, records))).rejects.toBeInstanceOf(ValidationError);
+        expect(await store.getUsageHour(key)).toBeNull();
       });
     });
 

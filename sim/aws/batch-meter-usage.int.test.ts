@@ -415,6 +415,31 @@ describe('AWSMPMeteringService.BatchMeterUsage through the official SDK', () => 
       expectNothingBilled();
     });
 
+    it('refuses the whole batch for the allocations of one record, billing none of it', async () => {
+      const bought = await sim.aws.subscribe({ productCode: PRODUCT });
+      const good = record(bought, {
+        UsageAllocations: [
+          { AllocatedUsageQuantity: 7, Tags: [{ Key: 'team', Value: 'a' }] },
+          { AllocatedUsageQuantity: 3 },
+        ],
+      });
+      const unbalanced = record(bought, {
+        Dimension: 'users',
+        UsageAllocations: [{ AllocatedUsageQuantity: 4, Tags: [{ Key: 'team', Value: 'a' }] }],
+      });
+      await expect(meter([good, unbalanced])).rejects.toBeInstanceOf(
+        InvalidUsageAllocationsException,
+      );
+      const badTag = record(bought, {
+        Dimension: 'users',
+        UsageAllocations: [{ AllocatedUsageQuantity: 10, Tags: [{ Key: 'team', Value: 'é' }] }],
+      });
+      await expect(meter([good, badTag])).rejects.toBeInstanceOf(InvalidTagException);
+      expectNothingBilled();
+      expect((await meter([good])).Results![0]!.Status).toBe('Success');
+      expect(sim.aws.meteringRecords()[0]!.usageAllocations).toEqual(good.UsageAllocations);
+    });
+
     it('refuses a LicenseArn that is unknown, of another customer or written without "arn:"', async () => {
       const bought = await sim.aws.subscribe({ productCode: PRODUCT });
       const other = await sim.aws.subscribe({ productCode: PRODUCT });

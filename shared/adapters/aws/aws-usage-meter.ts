@@ -1,5 +1,9 @@
 import { BatchMeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
-import type { MarketplaceMeteringClient, UsageRecord } from '@aws-sdk/client-marketplace-metering';
+import type {
+  MarketplaceMeteringClient,
+  UsageAllocation,
+  UsageRecord,
+} from '@aws-sdk/client-marketplace-metering';
 import type { MeteringRecord, MeteringResult, UsageMeter } from '../../ports/usage-meter';
 import { toMarketplaceApiError } from './aws-errors';
 
@@ -14,11 +18,25 @@ const keyOf = (
 const customerKey = (record: MeteringRecord) =>
   'licenseArn' in record.customer ? record.customer.licenseArn : record.customer.customerIdentifier;
 
+/** Tags in key order, so that a re-send of the hour is byte for byte the same record. */
+const toUsageAllocations = (allocations: MeteringRecord['allocations']): UsageAllocation[] =>
+  allocations.map(({ tags, quantity }) => {
+    const keys = Object.keys(tags).sort();
+    return {
+      AllocatedUsageQuantity: quantity,
+      // The untagged share goes without Tags: AWS refuses an empty list.
+      ...(keys.length > 0 ? { Tags: keys.map((Key) => ({ Key, Value: tags[Key]! })) } : {}),
+    };
+  });
+
 const toUsageRecord = (record: MeteringRecord): UsageRecord => ({
   // The hour's start, never the sending time: a re-send of the hour is then the same record.
   Timestamp: new Date(record.hour.hourStartEpochMs),
   Dimension: record.hour.dimension,
   Quantity: record.quantity,
+  ...(record.allocations.length > 0
+    ? { UsageAllocations: toUsageAllocations(record.allocations) }
+    : {}),
   ...('licenseArn' in record.customer
     ? {
         LicenseArn: record.customer.licenseArn,

@@ -8,7 +8,16 @@ import { describeStoreContract } from '../../test/store-contract';
 import { uniqueName } from '../../../test/engines/engines';
 import { dynamoDbStoreUnderTest, freshDynamoDbTable } from '../../../test/support/stores';
 import { createDynamoDbStore, createTable } from './index';
-import { outboxDueSortKey, partitions, unsentSortKey } from './items';
+import { canonicalTags } from '../../domain/usage-allocations';
+import { tagSetId } from '../usage/tag-set-id';
+import {
+  ALLOCATION_SETS_ATTRIBUTE,
+  outboxDueSortKey,
+  partitions,
+  UNTAGGED_ATTRIBUTE,
+  unsentSortKey,
+  usageHourKey,
+} from './items';
 import { INDEXES, TTL_ATTRIBUTE } from './table';
 import { MAX_DECISION_OUTBOX } from './validation';
 
@@ -99,6 +108,97 @@ describe('DynamoDB store: what the table holds', () => {
       atEpochMs: T0,
     });
     expect(await inListsIndex(partition, unsentSortKey(key))).toHaveLength(0);
+  });
+
+  describe('usage allocations', () => {
+    const aKey = (): UsageHourKey => ({
+      cloud: 'aws',
+      entitlementId: `l-${randomUUID()}`,
+      dimension: 'requests',
+      hourStartEpochMs: Date.UTC(2026, 10, 22, 4),
+    });
+    const add = (
+      key: UsageHourKey,
+      records: Array<{ quantity: number; tags?: Record<string, string> }>,
+    ) =>
+      table.store.addUsage({
+        ...key,
+        records: records.map((record) => ({ usageId: `u-${randomUUID()}`, ...record })),
+        dedupeExpiresAtEpochSeconds: 1,
+        nowEpochMs: T0,
+      });
+    const setsOf = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({ quantity: 1, tags: { n: String(from + i) } }));
+
+    it('keeps each tag set in its own top-level attributes, and counts them', async () => {
+      const key = aKey();
+      await add(key, [
+        { quantity: 2, tags: { team: 'a', env: 'prod' } },
+        { quantity: 3, tags: { env: 'prod', team: 'a' } },
+        { quantity: 4 },
+      ]);
+      const { pk, sk } = usageHourKey(key);
+      const item = (await rawItem(pk, sk))!;
+      const id = tagSetId(canonicalTags({ env: 'prod', team: 'a' }));
+      expect(id).toMatch(/^[0-9a-f]{16}$/);
+      expect(item).toMatchObject({
+        quantity: 9,
+        [`alloc_${id}`]: 5,
+        [`allocTags_${id}`]: { env: 'prod', team: 'a' },
+        [ALLOCATION_SETS_ATTRIBUTE]: 1,
+        [UNTAGGED_ATTRIBUTE]: 4,
+      });
+      expect(await table.store.getUsageHour(key)).toMatchObject({
+        quantity: 9,
+        allocations: [
+          { tags: { env: 'prod', team: 'a' }, quantity: 5 },
+          { tags: {}, quantity: 4 },
+        ],
+      });
+      expect(Object.keys((await table.store.getUsageHour(key))!).sort()).toEqual(
+        [
+          'allocations',
+          'answer',
+          'cloud',
+          'dimension',
+          'entitlementId',
+          'hourStartEpochMs',
+          'quantity',
+          'sealedAtEpochMs',
+          'state',
+          'updatedAtEpochMs',
+        ].sort(),
+      );
+    });
+
+    it('holds the limit on tag sets against concurrent adds of new ones', async () => {
+      const key = aKey();
+      await add(key, setsOf(0, 2_490));
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => add(key, setsOf(10_000 + i, 1))),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+      for (const r of results.filter((r) => r.status === 'rejected')) {
+        expect((r as PromiseRejectedResult).reason).toBeInstanceOf(ValidationError);
+      }
+      const hour = await table.store.getUsageHour(key);
+      expect(hour?.allocations).toHaveLength(2_500);
+      expect(hour?.quantity).toBe(2_500);
+    });
+
+    it('counts the untagged share against the limit under concurrent adds', async () => {
+      const key = aKey();
+      await add(key, setsOf(0, 2_499));
+      const results = await Promise.allSettled([
+        add(key, [{ quantity: 1 }]),
+        add(key, setsOf(20_000, 1)),
+      ]);
+      // Either the untagged share or the 2,500th set gets the last room, never both.
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const hour = await table.store.getUsageHour(key);
+      expect(hour?.allocations).toHaveLength(2_500);
+      expect(hour?.allocations.reduce((sum, a) => sum + a.quantity, 0)).toBe(hour?.quantity);
+    });
   });
 
   it('refuses a decision with more outbox rows than one transaction holds, writing nothing', async () => {

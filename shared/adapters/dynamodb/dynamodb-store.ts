@@ -15,9 +15,21 @@ import {
   UsageHourSealedError,
   ValidationError,
 } from '../../domain/errors';
-import { assertKey } from '../../domain/limits';
-import type { Cloud, UsageAnswer, UsageHour, UsageHourKey } from '../../domain/model';
+import { assertKey, MAX_USAGE_QUANTITY } from '../../domain/limits';
+import type { Cloud, UsageAnswer, UsageHour, UsageHourKey, UsageTags } from '../../domain/model';
 import { toIsoHour } from '../../domain/time';
+import {
+  assertUsageHourSize,
+  MAX_TAG_SETS_PER_HOUR,
+  newTagSets,
+  tagSetOf,
+  tagSetsOfHour,
+  tagsFromCanonical,
+  totalsByTagSet,
+  untaggedTotal,
+} from '../../domain/usage-allocations';
+import type { HourTagSets, TagSetTotal } from '../../domain/usage-allocations';
+import { assertDistinctTagSetIds, tagSetId } from '../usage/tag-set-id';
 import type {
   EntitlementQuery,
   OutboxClaim,
@@ -41,6 +53,8 @@ import {
   accountFromItem,
   accountKey,
   accountToItem,
+  ALLOCATION_SETS_ATTRIBUTE,
+  allocationAttributes,
   entitlementFromItem,
   entitlementKey,
   entitlementToItem,
@@ -53,6 +67,7 @@ import {
   outboxKey,
   outboxToItem,
   partitions,
+  UNTAGGED_ATTRIBUTE,
   unsentEndedBy,
   unsentSortKey,
   USAGE_HOUR_ENTITY,
@@ -94,6 +109,11 @@ type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 const MAX_BATCH_GET_KEYS = 100;
 /** One transaction of usage: these many usage-id markers and the hour's update. */
 const USAGE_IDS_PER_TRANSACTION = MAX_TRANSACTION_ITEMS - 1;
+/**
+ * Tag sets one usage transaction adds to. Each costs about 50 characters of update expression,
+ * which DynamoDB caps at 4 KB; 40 leaves half of it free.
+ */
+const TAG_SETS_PER_TRANSACTION = 40;
 /** Attempts when transactions collide (`TransactionConflict`) before giving up. */
 const DECISION_ATTEMPTS = 4;
 /** Usage adds pile onto one hot item by design, so they wait out more collisions. */
@@ -161,6 +181,102 @@ const versionCondition = (expectedVersion: number): Condition =>
         ExpressionAttributeNames: { '#version': 'version' },
         ExpressionAttributeValues: { ':expectedVersion': expectedVersion },
       };
+
+/** A usage record once validated, with where it was in the call (for errors). */
+interface CountedRecord {
+  readonly quantity: number;
+  readonly tags?: UsageTags | undefined;
+  readonly path: string;
+}
+
+/**
+ * The part of a usage transaction's update that adds to allocations: `ADD` on each tag set's
+ * total and on the untagged total; for a set new to the hour its tags and a condition that it is
+ * still absent; and a condition that the hour still has room, counting its sets (`allocSets`)
+ * and its untagged share (once `allocUntagged` exists), whatever concurrent adds did meanwhile.
+ */
+const allocationUpdate = (
+  totals: readonly TagSetTotal[],
+  untagged: number,
+  added: ReadonlySet<string>,
+): {
+  set: string;
+  add: string;
+  condition: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+} => {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  let set = '';
+  let add = '';
+  let condition = '';
+  totals.forEach((total, index) => {
+    const attributes = allocationAttributes(tagSetId(total.canonical));
+    names[`#a${index}`] = attributes.quantity;
+    values[`:a${index}`] = total.quantity;
+    add += `, #a${index} :a${index}`;
+    if (!added.has(total.canonical)) return;
+    names[`#t${index}`] = attributes.tags;
+    values[`:t${index}`] = tagsFromCanonical(total.canonical);
+    set += `, #t${index} = if_not_exists(#t${index}, :t${index})`;
+    condition += ` AND attribute_not_exists(#a${index})`;
+  });
+  if (added.size > 0) {
+    names['#allocSets'] = ALLOCATION_SETS_ATTRIBUTE;
+    values[':addedSets'] = added.size;
+    add += ', #allocSets :addedSets';
+  }
+  // Zeros make no untagged share, so they need no room.
+  if (untagged > 0) {
+    names['#allocUntagged'] = UNTAGGED_ATTRIBUTE;
+    values[':untagged'] = untagged;
+    add += ', #allocUntagged :untagged';
+  }
+  if (added.size > 0 || untagged > 0) {
+    // Room for the new sets plus an untagged share, which is one allocation once it exists;
+    // while the hour has none and this add brings none, room for the new sets alone will do.
+    names['#allocSets'] = ALLOCATION_SETS_ATTRIBUTE;
+    values[':room'] = MAX_TAG_SETS_PER_HOUR - added.size - 1;
+    let room = '#allocSets <= :room';
+    if (untagged === 0) {
+      names['#allocUntagged'] = UNTAGGED_ATTRIBUTE;
+      values[':roomWithoutUntagged'] = MAX_TAG_SETS_PER_HOUR - added.size;
+      room += ' OR (attribute_not_exists(#allocUntagged) AND #allocSets <= :roomWithoutUntagged)';
+    }
+    condition += ` AND (attribute_not_exists(#allocSets) OR ${room})`;
+  }
+  return { set, add, condition, names, values };
+};
+
+/**
+ * Splits new usage ids into transactions: at most `USAGE_IDS_PER_TRANSACTION` ids, and at most
+ * `TAG_SETS_PER_TRANSACTION` tag sets, whose names and values make the update expression grow.
+ */
+const usageChunks = (
+  usageIds: readonly string[],
+  records: ReadonlyMap<string, CountedRecord>,
+): string[][] => {
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let sets = new Set<string>();
+  for (const usageId of usageIds) {
+    const set = tagSetOf(records.get(usageId)!.tags);
+    const newSet = set !== null && !sets.has(set);
+    if (
+      chunk.length === USAGE_IDS_PER_TRANSACTION ||
+      (newSet && sets.size === TAG_SETS_PER_TRANSACTION)
+    ) {
+      chunks.push(chunk);
+      chunk = [];
+      sets = new Set();
+    }
+    chunk.push(usageId);
+    if (set !== null) sets.add(set);
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+};
 
 /**
  * The `Store` port on one DynamoDB table (layout in `table.ts`). Reads are strongly
@@ -457,18 +573,28 @@ export const createDynamoDbStore = (
 
   /**
    * Counts one chunk of new usage ids in one transaction: a marker per id (absent until now)
-   * and the hour's sum, so an id is counted exactly when its marker exists.
+   * and the hour's sums, its total and each allocation's, so an id is counted exactly when its
+   * marker exists. A tag set new to the hour is added on condition that it is still absent and
+   * that the hour still has room for it (see `allocationUpdate`).
    *
-   * @returns the ids counted; the rest turned out to be counted by a concurrent call.
+   * @param known the hour's tag sets as last seen: they only ever grow.
+   * @returns the ids counted (the rest turned out to be counted by a concurrent call), and the
+   * hour's tag sets with the chunk's.
    */
   const addUsageChunk = async (
     ingest: UsageIngest,
-    quantities: ReadonlyMap<string, number>,
+    records: ReadonlyMap<string, CountedRecord>,
     chunk: readonly string[],
-  ): Promise<string[]> => {
+    known: HourTagSets,
+  ): Promise<{ counted: string[]; known: HourTagSets }> => {
     let pending = [...chunk];
     for (let attempt = 1; pending.length > 0; attempt += 1) {
-      const sum = pending.reduce((total, usageId) => total + (quantities.get(usageId) ?? 0), 0);
+      const counted = pending.map((usageId) => records.get(usageId)!);
+      const sum = counted.reduce((total, record) => total + record.quantity, 0);
+      const untagged = untaggedTotal(counted);
+      // Checked on every attempt: a lost condition may have shown sets other adds took.
+      const added = newTagSets(known, counted);
+      const allocations = allocationUpdate(totalsByTagSet(counted), untagged, added);
       const transactItems: TransactItem[] = [
         ...pending.map((usageId): TransactItem => ({
           Put: {
@@ -476,7 +602,7 @@ export const createDynamoDbStore = (
             Item: usageIdToItem(
               usageId,
               ingest,
-              quantities.get(usageId) ?? 0,
+              records.get(usageId)!.quantity,
               ingest.dedupeExpiresAtEpochSeconds,
             ),
             ConditionExpression: 'attribute_not_exists(pk)',
@@ -492,8 +618,9 @@ export const createDynamoDbStore = (
               'SET #entity = :entity, #cloud = :cloud, #entitlementId = :entitlementId, ' +
               '#dimension = :dimension, #hourStart = :hourStart, #state = :open, ' +
               '#sealedAt = :null, #answer = :null, #updatedAt = :now, ' +
-              '#gsiPk = :unsentPk, #gsiSk = :unsentSk ADD #quantity :sum',
-            ConditionExpression: 'attribute_not_exists(pk) OR #state = :open',
+              `#gsiPk = :unsentPk, #gsiSk = :unsentSk${allocations.set} ` +
+              `ADD #quantity :sum${allocations.add}`,
+            ConditionExpression: `(attribute_not_exists(pk) OR #state = :open)${allocations.condition}`,
             ExpressionAttributeNames: {
               '#entity': 'entity',
               '#cloud': 'cloud',
@@ -507,6 +634,7 @@ export const createDynamoDbStore = (
               '#gsiPk': INDEXES.lists.pk,
               '#gsiSk': INDEXES.lists.sk,
               '#quantity': 'quantity',
+              ...allocations.names,
             },
             ExpressionAttributeValues: {
               ':entity': USAGE_HOUR_ENTITY,
@@ -520,7 +648,10 @@ export const createDynamoDbStore = (
               ':unsentPk': partitions.unsentUsage(ingest.cloud),
               ':unsentSk': unsentSortKey(ingest),
               ':sum': sum,
+              ...allocations.values,
             },
+            // What failed the condition: a sealed hour, or tag sets that arrived meanwhile.
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         },
       ];
@@ -530,17 +661,30 @@ export const createDynamoDbStore = (
         await run('add usage', () =>
           client.send(new TransactWriteCommand({ TransactItems: transactItems })),
         );
-        return pending;
+        return {
+          counted: pending,
+          known: {
+            sets: new Set([...known.sets, ...added]),
+            untagged: known.untagged || untagged > 0,
+          },
+        };
       } catch (error) {
         if (!isTransactionCanceled(error)) throw toStoreError(error, 'add usage');
         const reasons = cancellationReasons(error) ?? [];
+        const hourReason = reasons[pending.length];
         if (reasons.slice(0, pending.length).some(conditionFailed)) {
           // A concurrent call counted some of these ids since we looked: drop them and retry.
           const known = await knownUsageIds(pending);
           pending = pending.filter((usageId) => !known.has(usageId));
           if (known.size > 0) continue;
-        } else if (conditionFailed(reasons[pending.length])) {
-          throw new UsageHourSealedError(describeHour(ingest));
+        } else if (conditionFailed(hourReason)) {
+          const current =
+            hourReason?.item ?? (await getItem(usageHourKey(ingest), 'get usage hour'));
+          if (current === undefined || current.state !== 'open') {
+            throw new UsageHourSealedError(describeHour(ingest));
+          }
+          // Still open: other adds took one of our new tag sets, or the hour's last room.
+          known = tagSetsOfHour(usageHourFromItem(current));
         } else if (reasons.some((reason) => reason.code === 'ValidationError')) {
           throw new ValidationError('DynamoDB refused the usage write', { cause: error });
         } else if (!reasons.some((reason) => reason.code === 'TransactionConflict')) {
@@ -556,28 +700,47 @@ export const createDynamoDbStore = (
         await backoff(attempt);
       }
     }
-    return [];
+    return { counted: [], known };
   };
 
   const addUsage = async (ingest: UsageIngest): Promise<UsageIngestResult> => {
     validateUsageIngest(ingest);
-    // First-seen order; a repeat within the call keeps the first quantity and is a duplicate.
-    const quantities = new Map<string, number>();
+    // First-seen order; a repeat within the call keeps the first record and is a duplicate.
+    const records = new Map<string, CountedRecord>();
     const repeated = new Set<string>();
-    for (const { usageId, quantity } of ingest.records) {
-      if (quantities.has(usageId)) repeated.add(usageId);
-      else quantities.set(usageId, quantity);
+    ingest.records.forEach(({ usageId, quantity, tags }, index) => {
+      if (records.has(usageId)) repeated.add(usageId);
+      else records.set(usageId, { quantity, tags, path: `records[${index}].tags` });
+    });
+    const usageIds = [...records.keys()];
+    const hourKey = usageHourKey(ingest);
+    // One read answers both: which ids were counted before, and what allocations the hour has.
+    const found = await batchGet([...usageIds.map(usageIdKey), hourKey]);
+    const hourItem = found.get(keyId(hourKey));
+    const fresh = usageIds.filter((usageId) => !found.has(keyId(usageIdKey(usageId))));
+    // Before any write: what the fresh records add must fit the hour, in number and size.
+    let known = tagSetsOfHour(hourItem ? usageHourFromItem(hourItem) : null);
+    const added = newTagSets(
+      known,
+      fresh.map((usageId) => records.get(usageId)!),
+    );
+    if (added.size > 0) {
+      assertDistinctTagSetIds([...known.sets, ...added], 'records');
+      const projected: Item = { ...hourItem };
+      for (const canonical of added) {
+        const attributes = allocationAttributes(tagSetId(canonical));
+        projected[attributes.quantity] = MAX_USAGE_QUANTITY;
+        projected[attributes.tags] = tagsFromCanonical(canonical);
+      }
+      assertUsageHourSize(projected, 'records');
     }
-    const usageIds = [...quantities.keys()];
-    const known = await knownUsageIds(usageIds);
-    const fresh = usageIds.filter((usageId) => !known.has(usageId));
     const accepted = new Set<string>();
-    for (let start = 0; start < fresh.length; start += USAGE_IDS_PER_TRANSACTION) {
-      const chunk = fresh.slice(start, start + USAGE_IDS_PER_TRANSACTION);
-      const counted = await addUsageChunk(ingest, quantities, chunk);
-      for (const usageId of counted) accepted.add(usageId);
+    for (const chunk of usageChunks(fresh, records)) {
+      const result = await addUsageChunk(ingest, records, chunk, known);
+      for (const usageId of result.counted) accepted.add(usageId);
+      known = result.known;
     }
-    const hour = await getItem(usageHourKey(ingest), 'get usage hour');
+    const hour = await getItem(hourKey, 'get usage hour');
     return {
       accepted: usageIds.filter((usageId) => accepted.has(usageId)),
       duplicates: usageIds.filter((usageId) => !accepted.has(usageId) || repeated.has(usageId)),

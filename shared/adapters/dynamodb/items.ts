@@ -16,6 +16,7 @@ import type {
   UsageHourKey,
 } from '../../domain/model';
 import { hourStartEpochMs, toIsoHour } from '../../domain/time';
+import { allocationsOf, canonicalTags } from '../../domain/usage-allocations';
 import { INDEXES, TTL_ATTRIBUTE } from './table';
 
 export type Item = Record<string, unknown>;
@@ -176,8 +177,53 @@ export const outboxFromItem = (item: Item): OutboxMessage =>
 /** Usage hours are built by UpdateItem (`ADD quantity`), never from a whole record. */
 export const USAGE_HOUR_ENTITY = 'usage-hour';
 
-export const usageHourFromItem = (item: Item): UsageHour =>
-  withoutAdapterAttributes(item) as unknown as UsageHour;
+/**
+ * A usage hour's tag sets live in top-level attributes, since `ADD` reaches no deeper: per set,
+ * `alloc_<id>` holds its total and `allocTags_<id>` its tags (a map, written once). `allocSets`
+ * counts the sets and `allocUntagged` the records without tags, so that a condition can hold the
+ * hour to AWS's limit on allocations without reading it.
+ */
+const ALLOCATION_PREFIX = 'alloc_';
+const ALLOCATION_TAGS_PREFIX = 'allocTags_';
+export const ALLOCATION_SETS_ATTRIBUTE = 'allocSets';
+export const UNTAGGED_ATTRIBUTE = 'allocUntagged';
+
+export const allocationAttributes = (setId: string) => ({
+  quantity: `${ALLOCATION_PREFIX}${setId}`,
+  tags: `${ALLOCATION_TAGS_PREFIX}${setId}`,
+});
+
+const tagSetsOfItem = (item: Item | undefined): Map<string, string> => {
+  const sets = new Map<string, string>();
+  for (const [name, value] of Object.entries(item ?? {})) {
+    if (!name.startsWith(ALLOCATION_TAGS_PREFIX)) continue;
+    sets.set(
+      name.slice(ALLOCATION_TAGS_PREFIX.length),
+      canonicalTags(value as Record<string, string>),
+    );
+  }
+  return sets;
+};
+
+export const usageHourFromItem = (item: Item): UsageHour => {
+  const hour = Object.fromEntries(
+    Object.entries(withoutAdapterAttributes(item)).filter(
+      ([name]) =>
+        !name.startsWith(ALLOCATION_PREFIX) &&
+        !name.startsWith(ALLOCATION_TAGS_PREFIX) &&
+        name !== ALLOCATION_SETS_ATTRIBUTE &&
+        name !== UNTAGGED_ATTRIBUTE,
+    ),
+  );
+  const stored = [...tagSetsOfItem(item)].map(([id, canonical]) => ({
+    canonical,
+    quantity: (item[allocationAttributes(id).quantity] ?? 0) as number,
+  }));
+  return {
+    ...hour,
+    allocations: allocationsOf(hour.quantity as number, stored),
+  } as unknown as UsageHour;
+};
 
 /** Remembers that a usage id was counted, and where, until its TTL. */
 export const usageIdToItem = (

@@ -20,6 +20,9 @@
  * `expiresAt` (epoch seconds) is the table's TTL attribute: event records and usage-id
  * markers carry it, and DynamoDB deletes them some time after it passes.
  *
+ * A usage hour with tagged usage also holds, per tag set, `alloc_<id>` (its total) and
+ * `allocTags_<id>` (its tags), and `allocSets` (how many sets): see `items.ts`.
+ *
  * - gsi1 lists an account's entitlements (`listEntitlements` by account).
  * - gsi2 lists a tenant's entitlements across clouds.
  * - gsi3 is overloaded with the three work lists: entitlements by status, the outbox due list

@@ -24,6 +24,7 @@ import type {
 } from '../../domain/model';
 import type { Decision } from '../../domain/decision';
 import { isHourStart } from '../../domain/time';
+import { assertTags } from '../../domain/usage-allocations';
 import type { EntitlementQuery, PageRequest, UsageIngest } from '../../ports/store';
 
 /** DynamoDB refuses a transaction of more than 100 items. */
@@ -165,6 +166,7 @@ export const validateUsageIngest = (ingest: UsageIngest): void => {
   ingest.records.forEach((record, index) => {
     assertKey(record.usageId, `records[${index}].usageId`);
     assertInteger(record.quantity, `records[${index}].quantity`, 0, MAX_USAGE_QUANTITY);
+    if (record.tags !== undefined) assertTags(record.tags, `records[${index}].tags`);
   });
 };
 

@@ -17,6 +17,7 @@ import type {
   UsageHourKey,
 } from '../../domain/model';
 import { toIsoHour } from '../../domain/time';
+import { allocationsOf } from '../../domain/usage-allocations';
 
 /**
  * How records become Firestore documents and back. Only plain model data crosses the port:
@@ -337,12 +338,47 @@ export const usageHourChangesToDoc = (hour: UsageHour): DocumentData => ({
   unsentKey: hour.state === 'sent' || hour.state === 'rejected' ? null : unsentKey(hour),
 });
 
+/**
+ * A usage hour's tag sets are top-level fields, per set `alloc_<id>` (its total, an increment)
+ * and `allocTags_<id>` (its canonical tags as JSON, see `canonicalTags`). Not a map keyed by the
+ * id: the in-process emulator implements increments of top-level fields only, and a JSON string
+ * keeps tag keys such as `__x__` or `a.b`, which a field name could not.
+ */
+const ALLOCATION_PREFIX = 'alloc_';
+const ALLOCATION_TAGS_PREFIX = 'allocTags_';
+
+export const allocationFields = (setId: string) => ({
+  quantity: `${ALLOCATION_PREFIX}${setId}`,
+  tags: `${ALLOCATION_TAGS_PREFIX}${setId}`,
+});
+
+/** The hour's tag sets, by id, with their canonical tags. */
+const tagSetsOfDoc = (doc: DocumentData | undefined): Map<string, string> => {
+  const sets = new Map<string, string>();
+  for (const [name, value] of Object.entries(doc ?? {})) {
+    if (name.startsWith(ALLOCATION_TAGS_PREFIX) && typeof value === 'string') {
+      sets.set(name.slice(ALLOCATION_TAGS_PREFIX.length), value);
+    }
+  }
+  return sets;
+};
+
+const allocationsFromDoc = (doc: DocumentData): UsageHour['allocations'] =>
+  allocationsOf(
+    doc.quantity as number,
+    [...tagSetsOfDoc(doc)].map(([id, canonical]) => ({
+      canonical,
+      quantity: (doc[allocationFields(id).quantity] ?? 0) as number,
+    })),
+  );
+
 export const usageHourFromDoc = (doc: DocumentData): UsageHour => ({
   cloud: doc.cloud as Cloud,
   entitlementId: doc.entitlementId as string,
   dimension: doc.dimension as string,
   hourStartEpochMs: doc.hourStartEpochMs as number,
   quantity: doc.quantity as number,
+  allocations: allocationsFromDoc(doc),
   state: doc.state as UsageHour['state'],
   sealedAtEpochMs: (doc.sealedAtEpochMs ?? null) as number | null,
   answer: answerFromDoc(doc.answer as DocumentData | null),

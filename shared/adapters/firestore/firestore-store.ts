@@ -9,7 +9,8 @@
  * - `outbox/<b64 id>`: the message, plus `dueAtEpochMs` (null once acked; the doc stays as the
  *   delivery record).
  * - `usageHours/<cloud>:<b64 entitlementId>:<b64 dimension>:<ISO hour>`: the hour, plus
- *   `unsentKey` (null once sent or rejected).
+ *   `unsentKey` (null once sent or rejected) and, per tag set of its usage, `alloc_<id>` and
+ *   `allocTags_<id>` (see `firestore-mappers.ts`).
  * - `usageIds/<b64 usageId>`: a usage id already counted (in whatever hour), with its quantity,
  *   the `attempt` that wrote it and an `expiresAt` Timestamp (TTL).
  * - `usageSeals/<the hour's id>`: exists once the hour is sealed. Adds read it instead of the
@@ -77,13 +78,24 @@ import type {
   UsageAnswer,
   UsageHour,
   UsageHourKey,
+  UsageTags,
 } from '../../domain/model';
 import { HOUR_MS, hourStartEpochMs, isHourStart, toIsoHour } from '../../domain/time';
+import {
+  assertTags,
+  assertUsageHourSize,
+  newTagSets,
+  tagSetsOfHour,
+  totalsByTagSet,
+} from '../../domain/usage-allocations';
+import type { HourTagSets } from '../../domain/usage-allocations';
+import { assertDistinctTagSetIds, tagSetId } from '../usage/tag-set-id';
 import type { EntitlementQuery, Page, PageRequest, Store, UsageIngest } from '../../ports/store';
 import {
   accountDocId,
   accountFromDoc,
   accountToDoc,
+  allocationFields,
   collectionsFor,
   entitlementDocId,
   entitlementFromDoc,
@@ -263,6 +275,13 @@ const validateAnswer = (answer: UsageAnswer): void => {
   assertItemSize(answer, 'answer');
 };
 
+/** A usage record once validated, with where its tags were in the call (for errors). */
+interface CountedRecord {
+  readonly quantity: number;
+  readonly tags: UsageTags | undefined;
+  readonly path: string;
+}
+
 type Listing = 'entitlements' | 'usageHours';
 
 /** Opaque to callers: base64url JSON naming the listing and the last sort key returned. */
@@ -416,7 +435,8 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
    * Adds one chunk of usage ids in one transaction. It reads only the hour's seal and the chunk's
    * markers, and increments the hour blindly: concurrent adds to one hour then never contend
    * (contention is about documents a transaction read), while a seal still serialises with
-   * every add, since the sealer reads the hour and writes the seal.
+   * every add, since the sealer reads the hour and writes the seal. Tag sets are incremented
+   * blindly too, so the limit on them is checked before the adds (see `addUsage`), not here.
    *
    * Markers are created first and the increment comes last. A marker create that loses to a
    * concurrent add (ALREADY_EXISTS) fails the commit; the chunk is read again and what the other
@@ -427,7 +447,8 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
   const addUsageChunk = async (
     key: UsageHourKey,
     ids: readonly string[],
-    quantities: ReadonlyMap<string, number>,
+    records: ReadonlyMap<string, CountedRecord>,
+    known: HourTagSets,
     expiresAtEpochSeconds: number,
     nowEpochMs: number,
   ): Promise<ChunkResult> => {
@@ -457,19 +478,25 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
           // Counted before the seal: a retry of it is answered, not refused.
           if (accepted.length === 0) return { accepted, seen };
           if (seal?.exists) throw new UsageHourSealedError(describeHour(key));
+          const counted = accepted.map((id) => records.get(id)!);
           for (const index of toCreate) {
             const id = ids[index]!;
             tx.create(
               markerRefs[index]!,
-              usageIdToDoc(id, quantities.get(id)!, expiresAtEpochSeconds, attempt),
+              usageIdToDoc(id, records.get(id)!.quantity, expiresAtEpochSeconds, attempt),
             );
           }
-          const sum = accepted.reduce((total, id) => total + quantities.get(id)!, 0);
+          const sum = counted.reduce((total, record) => total + record.quantity, 0);
           // Unsealed means open, so restating the open hour's fields changes nothing but the
           // first time, and spares reading the hour.
-          tx.set(hourRef, newUsageHourDoc(key, FieldValue.increment(sum), nowEpochMs), {
-            merge: true,
-          });
+          const doc = newUsageHourDoc(key, FieldValue.increment(sum), nowEpochMs);
+          for (const total of totalsByTagSet(counted)) {
+            const fields = allocationFields(tagSetId(total.canonical));
+            doc[fields.quantity] = FieldValue.increment(total.quantity);
+            // The same value on every add; written only while the hour may not hold it yet.
+            if (!known.sets.has(total.canonical)) doc[fields.tags] = total.canonical;
+          }
+          tx.set(hourRef, doc, { merge: true });
           return { accepted, seen };
         });
       } catch (error) {
@@ -683,15 +710,17 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
           path: 'ingest.records',
         });
       }
-      const quantities = new Map<string, number>();
+      const records = new Map<string, CountedRecord>();
       const repeated = new Set<string>();
       ingest.records.forEach((record, index) => {
         const path = `ingest.records[${index}]`;
         const usageId = assertStoreKey(record?.usageId, `${path}.usageId`);
         const quantity = assertInteger(record.quantity, `${path}.quantity`, 0, MAX_USAGE_QUANTITY);
-        // The first quantity given for an id is the one counted; later ones are duplicates.
-        if (quantities.has(usageId)) repeated.add(usageId);
-        else quantities.set(usageId, quantity);
+        const tags =
+          record.tags === undefined ? undefined : assertTags(record.tags, `${path}.tags`);
+        // The first record given for an id is the one counted; later ones are duplicates.
+        if (records.has(usageId)) repeated.add(usageId);
+        else records.set(usageId, { quantity, tags, path: `${path}.tags` });
       });
       const key: UsageHourKey = {
         cloud: ingest.cloud,
@@ -699,7 +728,24 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
         dimension: ingest.dimension,
         hourStartEpochMs: ingest.hourStartEpochMs,
       };
-      const ids = [...quantities.keys()];
+      // Before any write: what the records add must fit the hour, in number and size. Every
+      // record counts here, even one counted before (reading each id's marker first would double
+      // the reads of every add). The adds themselves are blind, so concurrent adds of new tag
+      // sets at the very limit can pass it; AWS would then refuse the hour, which is recorded.
+      const before = (await usageHourRef(key).get()).data();
+      const known = tagSetsOfHour(before === undefined ? null : usageHourFromDoc(before));
+      const added = newTagSets(known, records.values());
+      if (added.size > 0) {
+        assertDistinctTagSetIds([...known.sets, ...added], 'ingest.records');
+        const projected: DocumentData = { ...before };
+        for (const canonical of added) {
+          const fields = allocationFields(tagSetId(canonical));
+          projected[fields.quantity] = MAX_USAGE_QUANTITY;
+          projected[fields.tags] = canonical;
+        }
+        assertUsageHourSize(projected, 'ingest.records');
+      }
+      const ids = [...records.keys()];
       const accepted = new Set<string>();
       const seen = new Set<string>(repeated);
       // Not atomic across chunks, but each chunk is, and a retried call skips what was counted.
@@ -707,7 +753,8 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
         const result = await addUsageChunk(
           key,
           chunk,
-          quantities,
+          records,
+          known,
           expiresAtEpochSeconds,
           nowEpochMs,
         );
