@@ -69,8 +69,8 @@ const PAGE = 500;
  * The hourly metering run for AWS Marketplace, exactly once per (license or customer,
  * dimension, hour):
  * - every closed hour (and, for a buyer leaving, the open one) is sealed before it is sent,
- *   so a re-send after a crash carries the same quantity and timestamp, which AWS accepts again
- *   without billing twice;
+ *   so a re-send after a crash carries the same quantity, allocations and timestamp, which AWS
+ *   accepts again without billing twice;
  * - records go in calls of at most 25, each call waiting for the rate limiter;
  * - per-record answers are recorded: Success is sent; CustomerNotSubscribed and DuplicateRecord
  *   are rejected with the reason and the vendor is told; unprocessed records are sent again;
@@ -89,7 +89,10 @@ export const meterUsageToAws = async (
     ? await oneEntitlement(deps.store, flushing)
     : await subscribedEntitlements(deps.store);
   if (!options.dryRun) {
-    await addZeroUsageHours(deps, subscribed.values(), () => deps.zeroDimensions, {
+    // Zeros for subscribed buyers only: a flush also comes for a purchase that failed before it
+    // was ever confirmed, and no hour of it may be metered on our own initiative.
+    const zeroed = [...subscribed.values()].filter((e) => isUsable(e.status));
+    await addZeroUsageHours(deps, zeroed, () => deps.zeroDimensions, {
       nowEpochMs: now,
       hours: 3,
     });
@@ -109,7 +112,12 @@ export const meterUsageToAws = async (
       waiting += 1;
       continue;
     }
-    records.push({ hour, customer: meteredCustomerOf(entitlement), quantity: hour.quantity });
+    records.push({
+      hour,
+      customer: meteredCustomerOf(entitlement),
+      quantity: hour.quantity,
+      allocations: hour.allocations,
+    });
   }
   const nearWindowEnd = due.filter(
     (hour) => hour.hourStartEpochMs + (deps.windowHours - 2) * HOUR_MS <= now,
@@ -122,7 +130,8 @@ export const meterUsageToAws = async (
   const sealed: MeteringRecord[] = [];
   for (const record of records) {
     const hour = await deps.store.sealUsageHour(record.hour, deps.clock.now());
-    sealed.push({ ...record, hour, quantity: hour.quantity });
+    // What the seal froze is what is sent, allocations included: a re-send is the same record.
+    sealed.push({ ...record, hour, quantity: hour.quantity, allocations: hour.allocations });
   }
   for (let i = 0; i < sealed.length; i += MAX_RECORDS_PER_CALL) {
     await sendBatch(deps, sealed.slice(i, i + MAX_RECORDS_PER_CALL), entitlements, tally);
