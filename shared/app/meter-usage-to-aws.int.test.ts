@@ -143,6 +143,34 @@ describe('AWS metering through the simulator, on DynamoDB Local', () => {
     });
   });
 
+  it('rejects no record when AWS refuses the calls for a reason of the deployment', async () => {
+    const licenses = await Promise.all(Array.from({ length: 2 }, () => subscribed()));
+    const hour = lastClosedHourStartEpochMs(Date.now());
+    for (let back = 0; back < 15; back += 1) {
+      for (const licenseArn of licenses) await record(licenseArn, 1, hour - back * HOUR_MS);
+    }
+    const calls = () => sim.aws.calls().BatchMeterUsage ?? 0;
+    const before = calls();
+    // Signed for a region the marketplace does not answer in: InvalidSignatureException,
+    // which no record causes, so halving the call would only reject good records.
+    const misconfigured = {
+      ...deps(),
+      meter: createAwsUsageMeter({
+        client: meteringClient(sim.url, { maxAttempts: 1, region: 'eu-west-3' }),
+        productCode: PRODUCT,
+      }),
+    };
+    const refused = await meterUsageToAws(misconfigured);
+    expect(refused).toMatchObject({ sent: 0, rejected: 0 });
+    expect(refused.deferred).toBeGreaterThanOrEqual(30);
+    // One call, and the rest of the run not sent at all.
+    expect(calls() - before).toBe(1);
+
+    const fixed = await meterUsageToAws(deps());
+    expect(fixed).toMatchObject({ rejected: 0, deferred: 0 });
+    for (const licenseArn of licenses) expect(billed(licenseArn)).toHaveLength(15);
+  });
+
   it('bills an hour with tags as one record whose allocations sum to its quantity', async () => {
     const licenseArn = await subscribed();
     const hourStartEpochMs = lastClosedHourStartEpochMs(Date.now());

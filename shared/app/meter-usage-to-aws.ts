@@ -6,7 +6,12 @@ import { VendorEventType } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { Store } from '../ports/store';
-import type { MeteredCustomer, MeteringRecord, UsageMeter } from '../ports/usage-meter';
+import type {
+  MeteredCustomer,
+  MeteringRecord,
+  MeteringResult,
+  UsageMeter,
+} from '../ports/usage-meter';
 import type { RateLimiter } from './rate-limiter';
 import { tellVendorAboutUsage } from './tell-vendor-about-usage';
 import { addZeroUsageHours } from './zero-usage-hours';
@@ -43,7 +48,7 @@ export interface MeterUsageOptions {
 export interface MeterUsageResult {
   readonly sent: number;
   readonly rejected: number;
-  /** Left sealed for the next run: AWS kept failing or throttling. */
+  /** Left for the next run: AWS kept failing or throttling, or refused the deployment. */
   readonly deferred: number;
   /** Held back: the buyer's subscription is not confirmed yet. */
   readonly waiting: number;
@@ -127,20 +132,39 @@ export const meterUsageToAws = async (
   }
 
   const tally = { sent: 0, rejected: 0, deferred: 0 };
-  const sealed: MeteringRecord[] = [];
-  for (const record of records) {
-    const hour = await deps.store.sealUsageHour(record.hour, deps.clock.now());
-    // What the seal froze is what is sent, allocations included: a re-send is the same record.
-    sealed.push({ ...record, hour, quantity: hour.quantity, allocations: hour.allocations });
-  }
-  for (let i = 0; i < sealed.length; i += MAX_RECORDS_PER_CALL) {
-    await sendBatch(deps, sealed.slice(i, i + MAX_RECORDS_PER_CALL), entitlements, tally);
+  let refusedWhole = false;
+  for (let i = 0; i < records.length; i += MAX_RECORDS_PER_CALL) {
+    const batch = records.slice(i, i + MAX_RECORDS_PER_CALL);
+    if (refusedWhole) {
+      tally.deferred += batch.length;
+      continue;
+    }
+    // Sealed right before the call, all at once; what the seal froze is what is sent,
+    // allocations included, so a re-send after a crash is the same record.
+    const sealed = await settleAll(
+      batch.map(async (record): Promise<MeteringRecord> => {
+        const hour = await deps.store.sealUsageHour(record.hour, deps.clock.now());
+        return { ...record, hour, quantity: hour.quantity, allocations: hour.allocations };
+      }),
+    );
+    refusedWhole = (await sendBatch(deps, sealed, entitlements, tally)) === 'refused';
   }
   deps.logger.info('metering run', { ...tally, waiting, nearWindowEnd });
   if (nearWindowEnd > 0) {
     deps.logger.warn('usage hours are about to leave the metering window', { nearWindowEnd });
   }
   return { ...tally, waiting, nearWindowEnd };
+};
+
+/**
+ * Waits for every write to finish before failing with the first error: none is left in flight
+ * behind a failure, so what the store holds afterwards is all there is.
+ */
+const settleAll = async <T>(writes: ReadonlyArray<Promise<T>>): Promise<T[]> => {
+  const settled = await Promise.allSettled(writes);
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
 };
 
 const oneEntitlement = async (store: Store, id: string): Promise<Map<string, Entitlement>> => {
@@ -197,19 +221,41 @@ const sleepFor = (deps: MeterUsageDeps) =>
 
 const jitteredBackoffMs = (attempt: number) => Math.random() * Math.min(5_000, 200 * 2 ** attempt);
 
+/**
+ * BatchMeterUsage exceptions a record's own data causes: the call is refused whole, and halving
+ * it finds the record. Any other refusal (DisabledApiException, InvalidProductCodeException,
+ * AccessDenied, a bad signature) is about the deployment, and no record is to blame for it.
+ */
+const RECORD_FAULTS: ReadonlySet<string> = new Set([
+  'TimestampOutOfBoundsException',
+  'InvalidCustomerIdentifierException',
+  'InvalidLicenseException',
+  'InvalidUsageDimensionException',
+  'InvalidUsageAllocationsException',
+  'InvalidTagException',
+]);
+
+const isRecordFault = (error: unknown): boolean =>
+  error instanceof MarketplaceApiError && RECORD_FAULTS.has(error.code ?? '');
+
+/**
+ * Sends one call's records until each has an answer or the attempts run out.
+ * @returns `refused` when AWS refused the call for a reason of the deployment: the records stay
+ * sealed for the next run, and the rest of this run is not sent either.
+ */
 const sendBatch = async (
   deps: MeterUsageDeps,
   batch: readonly MeteringRecord[],
   entitlements: ReadonlyMap<string, Entitlement>,
   tally: Tally,
-): Promise<void> => {
+): Promise<'done' | 'refused'> => {
   const maxAttempts = deps.maxAttempts ?? 5;
   let pending = batch;
   for (let attempt = 1; pending.length > 0; attempt += 1) {
     if (attempt > maxAttempts) {
       tally.deferred += pending.length;
       deps.logger.warn('metering deferred to the next run', { records: pending.length });
-      return;
+      return 'done';
     }
     await deps.limiter.acquire();
     let answer;
@@ -220,39 +266,57 @@ const sendBatch = async (
         await sleepFor(deps)(jitteredBackoffMs(attempt));
         continue;
       }
+      if (!isRecordFault(error)) {
+        tally.deferred += pending.length;
+        deps.logger.error('AWS refused metering for a reason no record explains', { error });
+        return 'refused';
+      }
       if (pending.length === 1) {
         await reject(deps, pending[0]!, reasonOf(error), entitlements);
         tally.rejected += 1;
-        return;
+        return 'done';
       }
       // One bad record refuses the whole call: halve until it stands alone.
       const middle = Math.ceil(pending.length / 2);
-      await sendBatch(deps, pending.slice(0, middle), entitlements, tally);
-      await sendBatch(deps, pending.slice(middle), entitlements, tally);
-      return;
-    }
-    for (const result of answer.results) {
-      if (result.status === 'Success') {
-        await deps.store.markUsageHour(result.record.hour, 'sent', {
-          status: 'Success',
-          meteringRecordId: result.meteringRecordId,
-          reason: null,
-          atEpochMs: deps.clock.now(),
-        });
-        tally.sent += 1;
-      } else {
-        const reason =
-          result.status === 'DuplicateRecord'
-            ? 'DuplicateRecord: AWS already has another quantity for this hour'
-            : 'CustomerNotSubscribed: the buyer is not subscribed for this hour';
-        await reject(deps, result.record, reason, entitlements, result.status);
-        tally.rejected += 1;
+      const first = await sendBatch(deps, pending.slice(0, middle), entitlements, tally);
+      if (first === 'refused') {
+        tally.deferred += pending.length - middle;
+        return first;
       }
+      return sendBatch(deps, pending.slice(middle), entitlements, tally);
     }
+    await settleAll(
+      answer.results.map((result) => recordAnswer(deps, result, entitlements, tally)),
+    );
     // Unprocessed records failed for a transient reason: send them again as they are.
     pending = answer.unprocessed;
     if (pending.length > 0) await sleepFor(deps)(jitteredBackoffMs(attempt));
   }
+  return 'done';
+};
+
+const recordAnswer = async (
+  deps: MeterUsageDeps,
+  result: MeteringResult,
+  entitlements: ReadonlyMap<string, Entitlement>,
+  tally: Tally,
+): Promise<void> => {
+  if (result.status === 'Success') {
+    await deps.store.markUsageHour(result.record.hour, 'sent', {
+      status: 'Success',
+      meteringRecordId: result.meteringRecordId,
+      reason: null,
+      atEpochMs: deps.clock.now(),
+    });
+    tally.sent += 1;
+    return;
+  }
+  const reason =
+    result.status === 'DuplicateRecord'
+      ? 'DuplicateRecord: AWS already has another quantity for this hour'
+      : 'CustomerNotSubscribed: the buyer is not subscribed for this hour';
+  await reject(deps, result.record, reason, entitlements, result.status);
+  tally.rejected += 1;
 };
 
 const reasonOf = (error: unknown): string =>
