@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { METRIC_NAMESPACE } from '../shared/adapters/aws/metric-line';
 import { tableDefinition } from '../shared/adapters/dynamodb/table';
 import { ENV_VARS, ENV_VAR_NAMES } from '../shared/config/env';
 
@@ -406,6 +407,30 @@ describe('serverless package', () => {
     const timeoutSeconds = fnOf('notifications').Properties.Timeout as number;
     expect(timeoutSeconds).toBeGreaterThan(0);
     expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeoutSeconds);
+  });
+
+  it('alarms on a parked notification and on usage hours about to leave the window', () => {
+    const alarms = ofType(resources, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+    expect(alarms).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [
+            { Name: 'QueueName', Value: getAtt('NotificationsDeadLetterQueue', 'QueueName') },
+          ],
+          ComparisonOperator: 'GreaterThanThreshold',
+          Threshold: 0,
+        }),
+        expect.objectContaining({
+          Namespace: METRIC_NAMESPACE,
+          MetricName: 'UsageHoursNearWindowEnd',
+          Dimensions: [{ Name: 'Function', Value: 'aws-metering' }],
+          ComparisonOperator: 'GreaterThanThreshold',
+          Threshold: 0,
+        }),
+      ]),
+    );
   });
 
   it("sends this product's license events from the default bus to NotificationsQueue", () => {

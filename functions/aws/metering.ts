@@ -9,7 +9,7 @@ import {
   systemClock,
 } from '../../shared';
 import type { MeterUsageResult } from '../../shared';
-import { createAwsUsageMeter, createMeteringClient } from '../../shared/adapters/aws';
+import { createAwsUsageMeter, createMeteringClient, metricLine } from '../../shared/adapters/aws';
 import { createDynamoDbStoreFromConfig } from '../../shared/adapters/dynamodb';
 
 const config = loadAwsMeteringConfig(process.env);
@@ -35,7 +35,10 @@ const deps = {
   windowHours: config.metering.windowHours,
 };
 
-/** What the run did, for the logs; `nearWindowEnd` above 0 is the alarm metric. */
+/**
+ * Meters every closed hour, then publishes what the run did as CloudWatch metrics; the alarm in
+ * serverless.yml fires when hours are about to leave AWS's window unsent.
+ */
 export const handler = async (event?: Partial<ScheduledEvent>): Promise<MeterUsageResult> => {
   const result = await meterUsageToAws(deps);
   logger.info('metering finished', {
@@ -46,6 +49,18 @@ export const handler = async (event?: Partial<ScheduledEvent>): Promise<MeterUsa
     waiting: result.waiting,
     nearWindowEnd: result.nearWindowEnd,
   });
+  process.stdout.write(
+    `${metricLine(
+      { Function: 'aws-metering' },
+      {
+        UsageRecordsSent: result.sent,
+        UsageRecordsRejected: result.rejected,
+        UsageRecordsDeferred: result.deferred,
+        UsageHoursNearWindowEnd: result.nearWindowEnd,
+      },
+      systemClock.now(),
+    )}\n`,
+  );
   return result;
 };
 

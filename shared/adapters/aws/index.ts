@@ -25,3 +25,4 @@ export type { RegistrationForm, RegistrationRequest } from './registration-form'
 export { createAwsUsageMeter } from './aws-usage-meter';
 export { toMarketplaceApiError as toAwsMarketplaceApiError } from './aws-errors';
 export { createEntitlementClient, createMeteringClient } from './aws-clients';
+export { METRIC_NAMESPACE, metricLine } from './metric-line';
