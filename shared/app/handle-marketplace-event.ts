@@ -125,8 +125,10 @@ const linkIfSignedUpMeanwhile = async (
   deps: HandleMarketplaceEventDeps,
   decision: Decision,
 ): Promise<void> => {
+  // Only a purchase created now can be missing from the signup's listing; one that existed
+  // before it was listed and linked there (a concurrent change makes that link retry).
   const written = decision.entitlement?.next;
-  if (!written || written.tenantId !== null) return;
+  if (!written || written.tenantId !== null || decision.entitlement?.expectedVersion !== 0) return;
   const account = await deps.store.getAccount({ cloud: written.cloud, id: written.accountId });
   const tenantId = account?.tenant?.tenantId;
   if (!tenantId) return;
