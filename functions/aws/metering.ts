@@ -3,37 +3,22 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import {
   createJsonLogger,
-  createRateLimiter,
   loadAwsMeteringConfig,
   meterUsageToAws,
   systemClock,
 } from '../../shared';
 import type { MeterUsageResult } from '../../shared';
-import { createAwsUsageMeter, createMeteringClient, metricLine } from '../../shared/adapters/aws';
+import { createAwsMeteringDeps, metricLine } from '../../shared/adapters/aws';
 import { createDynamoDbStoreFromConfig } from '../../shared/adapters/dynamodb';
 
 const config = loadAwsMeteringConfig(process.env);
 const logger = createJsonLogger({ level: config.logLevel, fields: { function: 'aws-metering' } });
-const deps = {
+const deps = createAwsMeteringDeps({
+  ...config,
   store: createDynamoDbStoreFromConfig(config.store),
-  meter: createAwsUsageMeter({
-    // One request per call: the run paces itself under AWS's quota and retries on its own.
-    client: createMeteringClient(config.marketplace, { maxAttempts: 1 }),
-    productCode: config.marketplace.productCode,
-  }),
-  // A bucket of one: AWS's own bucket then always has tokens to spare for network jitter,
-  // where one the size of AWS's would run level with it and get a call throttled now and then.
-  limiter: createRateLimiter({
-    ratePerSecond: config.metering.ratePerSecond,
-    burst: 1,
-    clock: systemClock,
-  }),
   clock: systemClock,
   logger,
-  eventTtlSeconds: config.eventTtlSeconds,
-  zeroDimensions: config.metering.zeroRecords ? config.metering.dimensions : [],
-  windowHours: config.metering.windowHours,
-};
+});
 
 /**
  * Meters every closed hour, then publishes what the run did as CloudWatch metrics; the alarm in

@@ -4,7 +4,6 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   byteLength,
   createJsonLogger,
-  createRateLimiter,
   handleMarketplaceEvent,
   isRetryable,
   LifecycleEvent,
@@ -18,9 +17,8 @@ import {
 import type { Logger, MarketplaceEventCommand } from '../../shared';
 import {
   createAwsMarketplaceObserver,
-  createAwsUsageMeter,
+  createAwsMeteringDeps,
   createEntitlementClient,
-  createMeteringClient,
   createSnsVerifier,
   parseSqsRecord,
   toMarketplaceEventCommand,
@@ -52,25 +50,7 @@ const verifySns =
         clock: systemClock,
       })
     : null;
-const meteringDeps = {
-  store,
-  meter: createAwsUsageMeter({
-    client: createMeteringClient(config.marketplace, { maxAttempts: 1 }),
-    productCode: config.marketplace.productCode,
-  }),
-  // A bucket of one: AWS's own bucket then always has tokens to spare for network jitter,
-  // where one the size of AWS's would run level with it and get a call throttled now and then.
-  limiter: createRateLimiter({
-    ratePerSecond: config.metering.ratePerSecond,
-    burst: 1,
-    clock: systemClock,
-  }),
-  clock: systemClock,
-  logger,
-  eventTtlSeconds: config.eventTtlSeconds,
-  zeroDimensions: config.metering.zeroRecords ? config.metering.dimensions : [],
-  windowHours: config.metering.windowHours,
-};
+const meteringDeps = createAwsMeteringDeps({ ...config, store, clock: systemClock, logger });
 
 /** A buyer leaving: AWS takes final records for about an hour, so they go now. */
 const LEAVING: ReadonlySet<LifecycleEvent | null> = new Set([

@@ -26,3 +26,4 @@ export { createAwsUsageMeter } from './aws-usage-meter';
 export { toMarketplaceApiError as toAwsMarketplaceApiError } from './aws-errors';
 export { createEntitlementClient, createMeteringClient } from './aws-clients';
 export { METRIC_NAMESPACE, metricLine } from './metric-line';
+export { createAwsMeteringDeps } from './aws-metering-deps';
