@@ -1,14 +1,21 @@
-import { createHash, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Entitlement, OutboxMessage } from '../shared/domain/model';
-import { loadFixture } from '../shared/test/fixtures';
-import type { SubscribeAnswer } from '../sim/aws/aws-simulator';
 import type { LicenseView } from '../sim/aws/license-view';
 import type { NotificationStyle } from '../sim/aws/model';
 import { snsTopicArn } from '../sim/aws/notifications';
 import type { RecordedMessage } from '../sim/messages';
-import { DIMENSIONS, PRODUCT_CODE, startAwsStack } from './support/aws-stack';
+import { PRODUCT_CODE, startAwsStack } from './support/aws-stack';
+import {
+  OTHER_PRODUCT,
+  WITH_OTHER_PRODUCT,
+  entitlementIdOf,
+  eventIdOf,
+  recordOf,
+  sentAtOf,
+  sqsEventOf,
+} from './support/aws-messages';
 import type { AwsStack } from './support/aws-stack';
 
 /**
@@ -17,12 +24,6 @@ import type { AwsStack } from './support/aws-stack';
  * mix bad records with good ones. Deliveries are real SQS events over HTTP, from the
  * simulator's queue or built by hand in the documented shape.
  */
-
-const OTHER_PRODUCT = 'other0product0code0local2';
-
-const isLegacy = (style: NotificationStyle) => style !== 'eventbridge';
-const entitlementIdOf = (bought: SubscribeAnswer, style: NotificationStyle): string =>
-  isLegacy(style) ? `${bought.customerIdentifier}:${bought.productCode}` : bought.licenseArn;
 
 /** The cloud-neutral status each state of an AWS license maps to. */
 const STATUS_OF_LICENSE: Readonly<Record<LicenseView['status'], string | null>> = {
@@ -44,8 +45,6 @@ const shuffled = <T>(items: readonly T[], seed: number): T[] => {
   }
   return copy;
 };
-
-const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
 
 interface SnsFields {
   readonly Type: 'Notification';
@@ -83,43 +82,6 @@ const signSns = (
   };
 };
 
-/** A Lambda SQS event in the documented shape: one record per body. */
-const sqsEventOf = (queueArn: string, ...bodies: string[]): SQSEvent => {
-  const [template] = loadFixture<SQSEvent>('aws', 'sqs-sns-subscribe-success').Records;
-  return {
-    Records: bodies.map((body) => ({
-      ...template!,
-      messageId: randomUUID(),
-      body,
-      md5OfBody: md5(body),
-      attributes: { ...template!.attributes, SentTimestamp: String(Date.now()) },
-      eventSourceARN: queueArn,
-    })),
-  };
-};
-
-const recordOf = (message: RecordedMessage): SQSRecord => message.envelope as SQSRecord;
-
-/** The id the event log keeps a message under. */
-const eventIdOf = (message: RecordedMessage): string => {
-  if (message.channel === 'sqs:sns') {
-    return (JSON.parse(recordOf(message).body) as { MessageId: string }).MessageId;
-  }
-  if (message.channel === 'sqs:eventbridge') return (message.payload as { id: string }).id;
-  return `sqs:${message.id}`;
-};
-
-/** When AWS sent it: what the stored snapshot is timestamped with. */
-const sentAtOf = (message: RecordedMessage): number => {
-  if (message.channel === 'sqs:sns') {
-    return Date.parse((JSON.parse(recordOf(message).body) as { Timestamp: string }).Timestamp);
-  }
-  if (message.channel === 'sqs:eventbridge') {
-    return Date.parse((message.payload as { time: string }).time);
-  }
-  return Number(recordOf(message).attributes.SentTimestamp);
-};
-
 /** Messages that say something of the purchase itself (agreement events name no license). */
 const touchesPurchase = (message: RecordedMessage) =>
   !message.eventType.startsWith('Purchase Agreement');
@@ -145,15 +107,7 @@ describe('AWS notifications under chaos', () => {
     stack = await startAwsStack({
       now: () => Date.now() + skewMs,
       aws: {
-        products: [
-          {
-            code: PRODUCT_CODE,
-            id: 'prod-demolocal0001',
-            offerId: 'offer-demolocalpublic1',
-            usageDimensions: DIMENSIONS,
-          },
-          { code: OTHER_PRODUCT },
-        ],
+        products: WITH_OTHER_PRODUCT,
         unsubscribeCompleteAfterMs: null,
       },
     });

@@ -1,5 +1,4 @@
 import { verifyHandoffToken } from '../shared/adapters/handoff/handoff-token';
-import { awsEntitlementId } from '../shared/domain/aws-keys';
 import {
   HANDOFF_SECRET,
   ONBOARDING_URL,
@@ -7,6 +6,7 @@ import {
   postRegistration,
   startAwsStack,
 } from './support/aws-stack';
+import { entitlementIdOf } from './support/aws-messages';
 import type { AwsStack } from './support/aws-stack';
 
 const handoffOf = async (response: Response) => {
@@ -31,11 +31,7 @@ describe('AWS lifecycle over the simulator, the functions and DynamoDB Local', (
   describe.each(['eventbridge', 'sns'] as const)('%s notifications', (style) => {
     it('signs up after the subscription was confirmed', async () => {
       const bought = await stack.sim.aws.subscribe({ productCode: PRODUCT_CODE, style });
-      const id = awsEntitlementId({
-        ...bought,
-        customerIdentifier: bought.customerIdentifier,
-        licenseArn: style === 'sns' ? null : bought.licenseArn,
-      })!;
+      const id = entitlementIdOf(bought, style);
       const before = await stack.store.getEntitlement({ cloud: 'aws', id });
       expect(before).toMatchObject({ status: 'active', tenantId: null, productId: PRODUCT_CODE });
 
@@ -52,10 +48,7 @@ describe('AWS lifecycle over the simulator, the functions and DynamoDB Local', (
         style,
         pending: true,
       });
-      const id = awsEntitlementId({
-        ...bought,
-        licenseArn: style === 'sns' ? null : bought.licenseArn,
-      })!;
+      const id = entitlementIdOf(bought, style);
       const handoff = await handoffOf(await postRegistration(stack, bought.registrationToken));
       expect(await stack.store.getEntitlement({ cloud: 'aws', id })).toMatchObject({
         status: 'pending_approval',

@@ -1,12 +1,18 @@
-import { createHash, randomUUID } from 'node:crypto';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import type { SQSRecord } from 'aws-lambda';
 import { verifyHandoffToken } from '../shared/adapters/handoff/handoff-token';
-import { loadFixture } from '../shared/test/fixtures';
 import type { Entitlement, OutboxMessage } from '../shared/domain/model';
 import type { RecordedMessage } from '../sim/messages';
 import type { SubscribeAnswer } from '../sim/aws/aws-simulator';
-import type { NotificationStyle } from '../sim/aws/model';
 import { HANDOFF_SECRET, PRODUCT_CODE, postRegistration, startAwsStack } from './support/aws-stack';
+import {
+  accountIdOf,
+  entitlementIdOf,
+  eventIdOf,
+  recordOf,
+  sentAtOf,
+  sqsEventOf,
+} from './support/aws-messages';
 import type { AwsStack } from './support/aws-stack';
 
 /**
@@ -14,58 +20,6 @@ import type { AwsStack } from './support/aws-stack';
  * notifications function over real HTTP, checked in what was stored: the entitlement, the
  * account, the event log and the vendor's outbox.
  */
-
-const isLegacy = (style: NotificationStyle) => style !== 'eventbridge';
-
-/** The key of a purchase: the LicenseArn, or for a legacy listing CustomerIdentifier:ProductCode. */
-const entitlementIdOf = (bought: SubscribeAnswer, style: NotificationStyle): string =>
-  isLegacy(style) ? `${bought.customerIdentifier}:${bought.productCode}` : bought.licenseArn;
-
-/** The buyer's account: the AWS account id, or for a legacy listing the CustomerIdentifier. */
-const accountIdOf = (bought: SubscribeAnswer, style: NotificationStyle): string =>
-  isLegacy(style) ? bought.customerIdentifier! : bought.customerAWSAccountId;
-
-interface SqsBody {
-  readonly MessageId?: string;
-  readonly Timestamp?: string;
-  readonly Message?: string;
-}
-
-const bodyOf = (message: RecordedMessage): SqsBody =>
-  JSON.parse((message.envelope as SQSRecord).body) as SqsBody;
-
-/** The id the event log keeps a message under, as AWS gives it for each channel. */
-const eventIdOf = (message: RecordedMessage): string => {
-  if (message.channel === 'sqs:sns') return bodyOf(message).MessageId!;
-  if (message.channel === 'sqs:eventbridge') return (message.payload as { id: string }).id;
-  return `sqs:${message.id}`;
-};
-
-/** When AWS sent it: the SNS Timestamp, the EventBridge time, or SQS's SentTimestamp. */
-const sentAtOf = (message: RecordedMessage): number => {
-  if (message.channel === 'sqs:sns') return Date.parse(bodyOf(message).Timestamp!);
-  if (message.channel === 'sqs:eventbridge') {
-    return Date.parse((message.payload as { time: string }).time);
-  }
-  return Number((message.envelope as SQSRecord).attributes.SentTimestamp);
-};
-
-const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
-
-/** A Lambda SQS event in the documented shape, holding the bodies given, one record each. */
-const sqsEventOf = (queueArn: string, ...bodies: string[]): SQSEvent => {
-  const [template] = loadFixture<SQSEvent>('aws', 'sqs-sns-raw-unsubscribe-pending').Records;
-  return {
-    Records: bodies.map((body) => ({
-      ...template!,
-      messageId: randomUUID(),
-      body,
-      md5OfBody: md5(body),
-      attributes: { ...template!.attributes, SentTimestamp: String(Date.now()) },
-      eventSourceARN: queueArn,
-    })),
-  };
-};
 
 describe('AWS notifications through the queue, the function and DynamoDB Local', () => {
   let stack: AwsStack;
@@ -134,7 +88,9 @@ describe('AWS notifications through the queue, the function and DynamoDB Local',
         const bought = await stack.sim.aws.subscribe({ style: 'sns', freeTrial });
         const id = entitlementIdOf(bought, 'sns');
         const message = only(bought.messageIds, 'subscribe-success');
-        expect(JSON.parse(bodyOf(message).Message!)).toMatchObject({
+        expect(
+          JSON.parse((JSON.parse(recordOf(message).body) as { Message: string }).Message),
+        ).toMatchObject({
           isFreeTrialTermPresent: String(freeTrial),
         });
         expectAcknowledged([message]);

@@ -10,13 +10,18 @@ import type { SubscribeAnswer } from '../sim/aws/aws-simulator';
 import type { NotificationStyle } from '../sim/aws/model';
 import { dynamoDbEndpoint } from './engines/engines';
 import {
-  DIMENSIONS,
   HANDOFF_SECRET,
   ONBOARDING_URL,
   PRODUCT_CODE,
   postRegistration,
   startAwsStack,
 } from './support/aws-stack';
+import {
+  OTHER_PRODUCT,
+  WITH_OTHER_PRODUCT,
+  accountIdOf,
+  entitlementIdOf,
+} from './support/aws-messages';
 import type { AwsStack } from './support/aws-stack';
 
 /**
@@ -25,15 +30,8 @@ import type { AwsStack } from './support/aws-stack';
  * signup function, against the simulator's ResolveCustomer and DynamoDB Local.
  */
 
-const OTHER_PRODUCT = 'other0product0code0local2';
 const TOKEN_FIELD = 'x-amzn-marketplace-token';
 const AGAIN = 'Set up your account';
-
-const isLegacy = (style: NotificationStyle) => style !== 'eventbridge';
-const entitlementIdOf = (bought: SubscribeAnswer, style: NotificationStyle): string =>
-  isLegacy(style) ? `${bought.customerIdentifier}:${bought.productCode}` : bought.licenseArn;
-const accountIdOf = (bought: SubscribeAnswer, style: NotificationStyle): string =>
-  isLegacy(style) ? bought.customerIdentifier! : bought.customerAWSAccountId;
 
 /** Every item of the table, as DynamoDB holds it. */
 const scanTable = async (client: DynamoDBDocumentClient, tableName: string) => {
@@ -62,15 +60,7 @@ describe('AWS signup: the registration POST over the local HTTP API', () => {
   beforeAll(async () => {
     stack = await startAwsStack({
       aws: {
-        products: [
-          {
-            code: PRODUCT_CODE,
-            id: 'prod-demolocal0001',
-            offerId: 'offer-demolocalpublic1',
-            usageDimensions: DIMENSIONS,
-          },
-          { code: OTHER_PRODUCT },
-        ],
+        products: WITH_OTHER_PRODUCT,
         unsubscribeCompleteAfterMs: null,
       },
     });
