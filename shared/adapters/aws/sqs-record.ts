@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { MarketplaceEventCommand } from '../../domain/decision';
+import type { AwsSubject, MarketplaceEventCommand } from '../../domain/decision';
 import { LifecycleEvent } from '../../domain/entitlement';
 import { ValidationError } from '../../domain/errors';
 import { awsAccountId, awsEntitlementId, normaliseLicenseArn } from '../../domain/aws-keys';
@@ -76,23 +76,13 @@ export const hintOfAwsEventType = (type: string): LifecycleEvent | null =>
 
 export type AwsNotificationKind = 'sns' | 'sns-raw' | 'eventbridge';
 
-/** One marketplace notification read from an SQS record, in cloud-neutral-ready terms. */
-interface AwsNotificationFields {
+/** One marketplace notification read from an SQS record: what it names, and about it. */
+interface AwsNotificationFields extends AwsSubject {
   /** SNS MessageId, EventBridge id, or for raw delivery `sqs:<SQS messageId>`. */
   readonly eventId: string;
   /** The SNS action or the EventBridge detail-type, as AWS wrote it. */
   readonly type: string;
-  /** `null` only for agreement events, which name no product. */
-  readonly productCode: string | null;
   readonly productId?: string;
-  readonly customerIdentifier?: string;
-  readonly customerAWSAccountId?: string;
-  /** Always starting with `arn:`. */
-  readonly licenseArn?: string;
-  readonly offerId?: string;
-  readonly agreementId?: string;
-  /** SNS `isFreeTrialTermPresent`; EventBridge does not say (DescribeAgreement does). */
-  readonly freeTrial?: boolean;
   /** When AWS sent it: SNS `Timestamp`, EventBridge `time`, or when SQS received a raw one. */
   readonly sentAtEpochMs?: number;
   /** The marketplace JSON as AWS sent it (the SNS Message decoded, or the event), for the audit. */
