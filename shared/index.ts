@@ -22,7 +22,11 @@ export * from './app/answer-marketplace';
 export * from './app/complete-signup';
 export * from './app/record-dead-letter';
 export * from './config/gcp-config';
-export { signHandoffToken, verifyHandoffToken } from './adapters/handoff/handoff-token';
+export {
+  onboardingLocation,
+  signHandoffToken,
+  verifyHandoffToken,
+} from './adapters/handoff/handoff-token';
 export type { Handoff } from './adapters/handoff/handoff-token';
 export * from './app/report-usage-to-service-control';
 export * from './domain/usage-window';

@@ -7,7 +7,7 @@ import {
   isRetryable,
   loadAwsSignupConfig,
   registerAwsBuyer,
-  signHandoffToken,
+  onboardingLocation,
   systemClock,
   UnauthorizedError,
   ValidationError,
@@ -18,7 +18,7 @@ import {
   parseRegistrationForm,
 } from '../../shared/adapters/aws';
 import { createDynamoDbStoreFromConfig } from '../../shared/adapters/dynamodb';
-import { messagePage, withQueryParameter } from '../../shared/adapters/http/pages';
+import { messagePage } from '../../shared/adapters/http/pages';
 import type { Page } from '../../shared/adapters/http/pages';
 
 const config = loadAwsSignupConfig(process.env);
@@ -84,19 +84,19 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
         signupId: `signup:${randomUUID()}`,
       },
     );
-    const handoff = await signHandoffToken(
+    const location = await onboardingLocation(
       {
         tenantId: result.tenantId,
         cloud: 'aws',
         accountId: result.accountId,
         firstSignup: result.firstSignup,
       },
-      { ...config.handoff, nowEpochMs: systemClock.now() },
+      { ...config.handoff, onboardingUrl: config.onboardingUrl, nowEpochMs: systemClock.now() },
     );
     return {
       statusCode: 303,
       headers: {
-        location: withQueryParameter(config.onboardingUrl, 'handoff', handoff),
+        location,
         'cache-control': 'no-store',
       },
       body: '',

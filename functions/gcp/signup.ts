@@ -7,7 +7,7 @@ import {
   isRetryable,
   loadGcpSignupConfig,
   NotFoundError,
-  signHandoffToken,
+  onboardingLocation,
   systemClock,
   UnauthorizedError,
 } from '../../shared';
@@ -16,7 +16,7 @@ import {
   createSignupTokenVerifier,
 } from '../../shared/adapters/gcp';
 import { createFirestoreStoreFromConfig } from '../../shared/adapters/firestore';
-import { messagePage, withQueryParameter } from '../../shared/adapters/http/pages';
+import { messagePage } from '../../shared/adapters/http/pages';
 import type { Page } from '../../shared/adapters/http/pages';
 
 const config = loadGcpSignupConfig(process.env);
@@ -98,16 +98,16 @@ functions.http('gcpSignup', async (req, res) => {
         },
       },
     );
-    const handoff = await signHandoffToken(
+    const location = await onboardingLocation(
       {
         tenantId: result.tenantId,
         cloud: 'gcp',
         accountId: result.accountId,
         firstSignup: result.firstSignup,
       },
-      { ...config.handoff, nowEpochMs: systemClock.now() },
+      { ...config.handoff, onboardingUrl: config.onboardingUrl, nowEpochMs: systemClock.now() },
     );
-    res.redirect(303, withQueryParameter(config.onboardingUrl, 'handoff', handoff));
+    res.redirect(303, location);
   } catch (error) {
     log.warn('signup refused', { error });
     send(errorPage(error));

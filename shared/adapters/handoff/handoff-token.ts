@@ -41,6 +41,16 @@ export const signHandoffToken = (
     .sign(keyOf(options.secret));
 };
 
+/** Where a signed-up buyer is sent: the vendor's onboarding page with a fresh handoff token. */
+export const onboardingLocation = async (
+  handoff: Handoff,
+  options: { onboardingUrl: string; secret: string; ttlSeconds: number; nowEpochMs: number },
+): Promise<string> => {
+  const url = new URL(options.onboardingUrl);
+  url.searchParams.set('handoff', await signHandoffToken(handoff, options));
+  return url.toString();
+};
+
 /**
  * For the vendor's app: the handoff a token carries, once its signature, issuer, audience and
  * expiry check out.

@@ -24,10 +24,3 @@ export const messagePage = (status: number, title: string, message: string): Pag
 </head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>
 `,
 });
-
-/** `base` with `name=value` added to its query, whatever query it already has. */
-export const withQueryParameter = (base: string, name: string, value: string): string => {
-  const url = new URL(base);
-  url.searchParams.set(name, value);
-  return url.toString();
-};
