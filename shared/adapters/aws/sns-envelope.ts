@@ -87,27 +87,21 @@ export const envelopeOf = (parsed: z.infer<typeof snsEnvelopeSchema>): SnsEnvelo
   ...(parsed.Token === undefined ? {} : { Token: parsed.Token }),
 });
 
+/** Both confirmations (subscribe and unsubscribe) sign the same keys. */
+const CONFIRMATION_KEYS: ReadonlyArray<keyof SnsEnvelope> = [
+  'Message',
+  'MessageId',
+  'SubscribeURL',
+  'Timestamp',
+  'Token',
+  'TopicArn',
+  'Type',
+];
 /** The keys SNS signs, in the order it signs them (each as `Key\nValue\n`). */
 const SIGNED_KEYS: Readonly<Record<SnsMessageType, ReadonlyArray<keyof SnsEnvelope>>> = {
   Notification: ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'],
-  SubscriptionConfirmation: [
-    'Message',
-    'MessageId',
-    'SubscribeURL',
-    'Timestamp',
-    'Token',
-    'TopicArn',
-    'Type',
-  ],
-  UnsubscribeConfirmation: [
-    'Message',
-    'MessageId',
-    'SubscribeURL',
-    'Timestamp',
-    'Token',
-    'TopicArn',
-    'Type',
-  ],
+  SubscriptionConfirmation: CONFIRMATION_KEYS,
+  UnsubscribeConfirmation: CONFIRMATION_KEYS,
 };
 
 /**
