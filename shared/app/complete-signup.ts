@@ -1,6 +1,6 @@
 import { EventOutcome } from '../domain/model';
 import type { Account, Cloud } from '../domain/model';
-import { outboxMessagesFor } from '../domain/decision';
+import { outboxMessagesFor, signedUpAccount } from '../domain/decision';
 import { ConcurrencyConflictError, MarketplaceApiError, NotFoundError } from '../domain/errors';
 import { VendorEventType } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
@@ -95,21 +95,11 @@ const recordSignup = async (
     const now = deps.clock.now();
     const current = await deps.store.getAccount(ref);
     const firstSignup = current?.status !== 'active';
-    const next: Account = {
-      cloud: input.cloud,
-      id: input.accountId,
-      snapshot: null,
-      createdAtEpochMs: now,
-      ...current,
-      status: 'active',
-      tenant: current?.tenant ?? { tenantId: deps.newTenantId(), linkedAtEpochMs: now },
-      signedUpAtEpochMs: current?.signedUpAtEpochMs ?? now,
-      personal: input.userIdentity
-        ? { ...current?.personal, userIdentity: input.userIdentity }
-        : (current?.personal ?? null),
-      version: current?.version ?? 0,
-      updatedAtEpochMs: now,
-    };
+    const next = signedUpAccount(ref, current, {
+      nowEpochMs: now,
+      newTenantId: deps.newTenantId,
+      userIdentity: input.userIdentity,
+    });
     const outbox = outboxMessagesFor(
       { cloud: input.cloud, eventId: input.signupId },
       firstSignup ? [VendorEventType.accountSignedUp] : [],

@@ -1,5 +1,5 @@
 import { awsAccountId, awsEntitlementId } from '../domain/aws-keys';
-import { outboxMessagesFor } from '../domain/decision';
+import { outboxMessagesFor, signedUpAccount } from '../domain/decision';
 import type { Decision } from '../domain/decision';
 import { newEntitlement } from '../domain/entitlement';
 import { ConcurrencyConflictError, UnauthorizedError } from '../domain/errors';
@@ -41,6 +41,9 @@ export interface RegisterAwsBuyerResult {
   readonly firstSignup: boolean;
 }
 
+const isFirstSignup = (account: Account | null): boolean =>
+  account?.status !== AccountStatus.active;
+
 interface Stored {
   readonly account: Account | null;
   readonly entitlement: Entitlement | null;
@@ -59,21 +62,10 @@ const registrationDecision = (
   context: { nowEpochMs: number; newTenantId: () => string; eventTtlSeconds: number },
 ): Decision => {
   const { nowEpochMs } = context;
-  const current = stored.account;
-  const firstSignup = current?.status !== AccountStatus.active;
-  const account: Account = {
-    cloud: 'aws',
-    id: keys.accountId,
-    snapshot: null,
-    personal: null,
-    createdAtEpochMs: nowEpochMs,
-    ...current,
-    status: current?.status === AccountStatus.deleted ? current.status : AccountStatus.active,
-    tenant: current?.tenant ?? { tenantId: context.newTenantId(), linkedAtEpochMs: nowEpochMs },
-    signedUpAtEpochMs: current?.signedUpAtEpochMs ?? nowEpochMs,
-    version: current?.version ?? 0,
-    updatedAtEpochMs: nowEpochMs,
-  };
+  const account = signedUpAccount({ cloud: 'aws', id: keys.accountId }, stored.account, {
+    nowEpochMs,
+    newTenantId: context.newTenantId,
+  });
   const tenantId = account.tenant!.tenantId;
   const existing = stored.entitlement;
   const freeTrial = input.freeTrial || (existing?.freeTrial ?? false);
@@ -100,7 +92,7 @@ const registrationDecision = (
           }
         : null;
   const eventId = input.signupId;
-  const accountEvents = firstSignup ? [VendorEventType.accountSignedUp] : [];
+  const accountEvents = isFirstSignup(stored.account) ? [VendorEventType.accountSignedUp] : [];
   const entitlementEvents = existing === null ? [VendorEventType.entitlementPendingApproval] : [];
   return {
     event: {
@@ -116,7 +108,7 @@ const registrationDecision = (
       receivedAtEpochMs: nowEpochMs,
       expiresAtEpochSeconds: Math.floor(nowEpochMs / 1000) + context.eventTtlSeconds,
     },
-    account: { next: account, expectedVersion: current?.version ?? 0 },
+    account: { next: account, expectedVersion: stored.account?.version ?? 0 },
     entitlement: entitlement
       ? { next: entitlement, expectedVersion: existing?.version ?? 0 }
       : null,
@@ -186,7 +178,7 @@ export const registerAwsBuyer = async (
     }
     const tenantId = decision.account!.next.tenant!.tenantId;
     await linkAccountEntitlements(deps, { cloud: 'aws', id: accountId }, tenantId);
-    const firstSignup = account?.status !== AccountStatus.active;
+    const firstSignup = isFirstSignup(account);
     logger.info('buyer registered', { tenantId, firstSignup, attempt });
     return { tenantId, accountId, entitlementId, firstSignup };
   }

@@ -274,6 +274,31 @@ export const decideAccount = (
   };
 };
 
+/**
+ * The account once its buyer's signup was verified: active, linked to its vendor tenant (a new
+ * one the first time), and the person who signed up kept apart as personal data.
+ */
+export const signedUpAccount = (
+  ref: { cloud: Cloud; id: string },
+  current: Account | null,
+  options: { nowEpochMs: number; newTenantId: () => string; userIdentity?: string | null },
+): Account => {
+  const { nowEpochMs, userIdentity } = options;
+  return {
+    cloud: ref.cloud,
+    id: ref.id,
+    snapshot: null,
+    createdAtEpochMs: nowEpochMs,
+    ...current,
+    status: AccountStatus.active,
+    tenant: current?.tenant ?? { tenantId: options.newTenantId(), linkedAtEpochMs: nowEpochMs },
+    signedUpAtEpochMs: current?.signedUpAtEpochMs ?? nowEpochMs,
+    personal: userIdentity ? { ...current?.personal, userIdentity } : (current?.personal ?? null),
+    version: current?.version ?? 0,
+    updatedAtEpochMs: nowEpochMs,
+  };
+};
+
 /** Outbox rows for the vendor events of one decision; ids are stable per message and index. */
 export const outboxMessagesFor = (
   command: Pick<MarketplaceEventCommand, 'cloud' | 'eventId'>,
