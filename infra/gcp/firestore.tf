@@ -47,6 +47,34 @@ locals {
         { field_path = "sortKey", order = "ASCENDING" },
       ]
     }
+    # listAccounts({ by: 'tenant' })
+    "accounts-tenantId-sortKey" = {
+      collection  = "accounts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "tenantId", order = "ASCENDING" },
+        { field_path = "sortKey", order = "ASCENDING" },
+      ]
+    }
+    # listUsageHours
+    "usageHours-cloud-entitlementId-hourKey" = {
+      collection  = "usageHours"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "cloud", order = "ASCENDING" },
+        { field_path = "entitlementId", order = "ASCENDING" },
+        { field_path = "hourKey", order = "ASCENDING" },
+      ]
+    }
+    # listOutbox({ by: 'ordering' })
+    "outbox-pendingOrderingKey-timeKey" = {
+      collection  = "outbox"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "pendingOrderingKey", order = "ASCENDING" },
+        { field_path = "timeKey", order = "ASCENDING" },
+      ]
+    }
   }
 
   firestore_field_overrides = {
@@ -54,6 +82,8 @@ locals {
     "events.expiresAt" = { collection = "events", field = "expiresAt", ttl = true, indexed = false }
     # Usage ids are forgotten after the dedupe window.
     "usageIds.expiresAt" = { collection = "usageIds", field = "expiresAt", ttl = true, indexed = false }
+    # Delivery attempts expire with the delivery log (a collection group: every message's log).
+    "deliveries.expiresAt" = { collection = "deliveries", field = "expiresAt", ttl = true, indexed = false }
     # Opaque JSON blobs, never queried: indexing them only costs writes.
     "accounts.snapshot.dataJson"     = { collection = "accounts", field = "snapshot.dataJson", ttl = false, indexed = false }
     "entitlements.snapshot.dataJson" = { collection = "entitlements", field = "snapshot.dataJson", ttl = false, indexed = false }

@@ -127,6 +127,15 @@ export interface EventRecord {
   readonly expiresAtEpochSeconds: number;
 }
 
+export const OutboxStatus = {
+  /** Not yet delivered to every endpoint; it is on the due list. */
+  pending: 'pending',
+  delivered: 'delivered',
+  /** Still undelivered when the retry horizon passed; kept, and replayable. */
+  failed: 'failed',
+} as const;
+export type OutboxStatus = (typeof OutboxStatus)[keyof typeof OutboxStatus];
+
 /** A change the vendor must hear of, written in the same atomic write as the change. */
 export interface OutboxMessage {
   readonly id: string;
@@ -142,6 +151,39 @@ export interface OutboxMessage {
   /** Not delivered before this time; a claim pushes it forward by the lease. */
   readonly nextAttemptAtEpochMs: number;
   readonly lastError: string | null;
+  readonly status: OutboxStatus;
+  /** The endpoints (ids) that took the message; a retry goes to the others only. */
+  readonly deliveredTo: readonly string[];
+}
+
+/**
+ * What delivery keeps in order: each endpoint receives the messages of one key in the order
+ * they occurred. The entitlement when there is one, else the account, else the message alone.
+ */
+export const outboxOrderingKey = (
+  message: Pick<OutboxMessage, 'cloud' | 'entitlementId' | 'accountId' | 'id'>,
+): string =>
+  message.entitlementId !== null
+    ? `${message.cloud}:entitlement:${message.entitlementId}`
+    : message.accountId !== null
+      ? `${message.cloud}:account:${message.accountId}`
+      : `message:${message.id}`;
+
+/** One try at handing one outbox message to one webhook endpoint: the delivery log. */
+export interface DeliveryAttempt {
+  readonly messageId: string;
+  readonly endpointId: string;
+  /** The message's attempt number this try belongs to (1 for the first claim). */
+  readonly attempt: number;
+  readonly atEpochMs: number;
+  /** The endpoint's HTTP status; `null` when it gave none (timeout, refused connection). */
+  readonly statusCode: number | null;
+  readonly latencyMs: number;
+  readonly outcome: 'delivered' | 'failed';
+  /** Why it failed, for people: never a response body. */
+  readonly error: string | null;
+  /** When the storage engine may drop the entry (TTL). */
+  readonly expiresAtEpochSeconds: number;
 }
 
 export const UsageHourState = {

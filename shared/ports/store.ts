@@ -2,6 +2,7 @@ import type { Decision } from '../domain/decision';
 import type {
   Account,
   AccountRef,
+  DeliveryAttempt,
   Cloud,
   Entitlement,
   EntitlementRef,
@@ -73,6 +74,27 @@ export interface OutboxClaim {
   readonly limit: number;
   /** How long a claimed message stays invisible to other claimers. */
   readonly leaseMs: number;
+  /** Only these messages (those of them that are due): the attempt right after a write. */
+  readonly ids?: readonly string[];
+}
+
+/**
+ * Outbox listings, oldest first: by occurrence time, then id.
+ * - `time`: every message whose `occurredAtEpochMs` is in `[fromEpochMs, toEpochMs)`, whatever
+ *   its status (the event log the vendor reads and replays);
+ * - `ordering`: the `pending` messages of one ordering key (see `outboxOrderingKey`), which a
+ *   later message of the key must not overtake.
+ */
+export type OutboxQuery =
+  | { readonly by: 'time'; readonly fromEpochMs: number; readonly toEpochMs: number }
+  | { readonly by: 'ordering'; readonly orderingKey: string };
+
+/** An entitlement's usage hours whose start is in `[fromEpochMs, toEpochMs)`. */
+export interface UsageHourQuery {
+  readonly cloud: Cloud;
+  readonly entitlementId: string;
+  readonly fromEpochMs: number;
+  readonly toEpochMs: number;
 }
 
 /**
@@ -118,6 +140,12 @@ export interface Store {
   /** Entitlements by account, tenant or status, in a stable order, a page at a time. */
   listEntitlements(query: EntitlementQuery, page: PageRequest): Promise<Page<Entitlement>>;
 
+  /** The accounts linked to a tenant, across clouds, in a stable order, a page at a time. */
+  listAccounts(
+    query: { readonly by: 'tenant'; readonly tenantId: string },
+    page: PageRequest,
+  ): Promise<Page<Account>>;
+
   /**
    * Adds the records' quantities to the hour, each usage id at most once ever, whatever hour
    * or entitlement it comes with (a usage id names one record of the vendor's). The add is
@@ -138,6 +166,9 @@ export interface Store {
   addUsage(ingest: UsageIngest): Promise<UsageIngestResult>;
 
   getUsageHour(key: UsageHourKey): Promise<UsageHour | null>;
+
+  /** One entitlement's hours, oldest first (by hour, then dimension), whatever their state. */
+  listUsageHours(query: UsageHourQuery, page: PageRequest): Promise<Page<UsageHour>>;
 
   /**
    * Hours of `cloud` that closed before `beforeEpochMs` (their end is at or before it) and were
@@ -169,25 +200,58 @@ export interface Store {
   ): Promise<UsageHour>;
 
   /**
-   * Claims up to `limit` messages due at `nowEpochMs`, oldest first, hiding them from other
-   * claimers for `leaseMs` and counting the attempt.
+   * Claims up to `limit` pending messages due at `nowEpochMs`, oldest first, hiding them from
+   * other claimers for `leaseMs` and counting the attempt.
    */
   claimOutbox(claim: OutboxClaim): Promise<OutboxMessage[]>;
 
   getOutboxMessage(id: string): Promise<OutboxMessage | null>;
 
+  /** See {@link OutboxQuery}. */
+  listOutbox(query: OutboxQuery, page: PageRequest): Promise<Page<OutboxMessage>>;
+
   /**
-   * Delivered: the message leaves the due list for good.
+   * Delivered to every endpoint: `delivered`, off the due list for good.
    *
    * @throws NotFoundError when no message has that id.
    */
   ackOutbox(id: string): Promise<void>;
 
   /**
-   * Not delivered: try again at `atEpochMs`, remembering why it failed. A message acked in the
-   * meantime (a claimer whose lease ran out) stays delivered.
+   * Not delivered everywhere: try again at `atEpochMs`, remembering why it failed and adding
+   * `deliveredTo` (endpoints that took it on this attempt) to the message's. A message acked,
+   * failed or replayed in the meantime (a claimer whose lease ran out) stays as it is.
    *
    * @throws NotFoundError when no message has that id.
    */
-  retryOutboxAt(id: string, atEpochMs: number, lastError: string): Promise<void>;
+  retryOutboxAt(
+    id: string,
+    atEpochMs: number,
+    lastError: string,
+    deliveredTo?: readonly string[],
+  ): Promise<void>;
+
+  /**
+   * Given up (the retry horizon passed): `failed`, off the due list, kept for the log and replay,
+   * with `deliveredTo` added as in {@link Store.retryOutboxAt}. A message acked meanwhile stays
+   * delivered.
+   *
+   * @throws NotFoundError when no message has that id.
+   */
+  failOutbox(id: string, lastError: string, deliveredTo?: readonly string[]): Promise<void>;
+
+  /**
+   * Delivers the message again to every endpoint, whatever its status: `pending`, due at
+   * `nowEpochMs`, no attempts, no endpoints served, no last error.
+   *
+   * @returns the message as stored now.
+   * @throws NotFoundError when no message has that id.
+   */
+  replayOutbox(id: string, nowEpochMs: number): Promise<OutboxMessage>;
+
+  /** Appends one entry to the delivery log. Writing the same entry twice keeps one. */
+  recordDeliveryAttempt(attempt: DeliveryAttempt): Promise<void>;
+
+  /** A message's delivery log, oldest first. */
+  listDeliveryAttempts(messageId: string, page: PageRequest): Promise<Page<DeliveryAttempt>>;
 }

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/decision';
-import type { Account, Entitlement, EventRecord, OutboxMessage } from '../domain/model';
+import type {
+  Account,
+  DeliveryAttempt,
+  Entitlement,
+  EventRecord,
+  OutboxMessage,
+} from '../domain/model';
 
 /** A fixed instant for tests: 2026-11-22T10:15:00Z. */
 export const T0 = Date.UTC(2026, 10, 22, 10, 15);
@@ -67,6 +73,22 @@ export const anOutboxMessage = (overrides: Partial<OutboxMessage> = {}): OutboxM
   attempts: 0,
   nextAttemptAtEpochMs: T0,
   lastError: null,
+  status: 'pending',
+  deliveredTo: [],
+  ...overrides,
+});
+
+/** One successful try of a message at one endpoint. */
+export const aDeliveryAttempt = (overrides: Partial<DeliveryAttempt> = {}): DeliveryAttempt => ({
+  messageId: `out-${randomUUID()}`,
+  endpointId: 'endpoint-1',
+  attempt: 1,
+  atEpochMs: T0,
+  statusCode: 200,
+  latencyMs: 42,
+  outcome: 'delivered',
+  error: null,
+  expiresAtEpochSeconds: Math.floor(T0 / 1000) + 30 * 86_400,
   ...overrides,
 });
 

@@ -6,10 +6,18 @@ import {
   ValidationError,
 } from '../domain/errors';
 import { HOUR_MS } from '../domain/time';
-import type { Entitlement, UsageHour, UsageHourKey } from '../domain/model';
-import type { Store } from '../ports/store';
+import { outboxOrderingKey } from '../domain/model';
+import type {
+  DeliveryAttempt,
+  Entitlement,
+  OutboxMessage,
+  UsageHour,
+  UsageHourKey,
+} from '../domain/model';
+import type { OutboxQuery, Page, Store, UsageHourQuery } from '../ports/store';
 import {
   aDecision,
+  aDeliveryAttempt,
   anAccount,
   anEntitlement,
   anEventRecord,
@@ -893,6 +901,599 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
           .map((m) => m.id)
           .filter((id) => outbox.some((o) => o.id === id));
         expect(ids.sort()).toEqual(outbox.map((o) => o.id).sort());
+      });
+    });
+
+    /** Every item of a listing, a page of `limit` at a time, and how many pages it took. */
+    const everyPage = async <T>(
+      list: (cursor: string | null) => Promise<Page<T>>,
+      limit: number,
+    ): Promise<{ items: T[]; pages: number }> => {
+      const items: T[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: Page<T> = await list(cursor);
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        items.push(...page.items);
+        cursor = page.nextCursor;
+        pages += 1;
+      } while (cursor !== null && pages < 100);
+      return { items, pages };
+    };
+
+    describe('outbox status, listings and replay', () => {
+      /**
+       * A time of its own for each test, years after the other outbox tests' times, so that
+       * neither their claims nor their listings meet these messages.
+       */
+      const ownTime = () => Date.UTC(2031, 0, 1) + Math.floor(Math.random() * 1e12);
+
+      /** The order of both listings: occurrence time, then id. */
+      const byOccurrence = (a: OutboxMessage, b: OutboxMessage) =>
+        a.occurredAtEpochMs - b.occurredAtEpochMs || (a.id < b.id ? -1 : 1);
+
+      const write = async (...messages: OutboxMessage[]) => {
+        await store.applyDecision(aDecision({ outbox: messages }));
+        return messages;
+      };
+
+      const stored = async (id: string) => {
+        const message = await store.getOutboxMessage(id);
+        expect(message).not.toBeNull();
+        return message!;
+      };
+
+      it('starts pending with no endpoints served', async () => {
+        const [message] = await write(anOutboxMessage());
+        expect(await stored(message!.id)).toMatchObject({ status: 'pending', deliveredTo: [] });
+      });
+
+      it('claims only the given ids that are pending and due, oldest first', async () => {
+        const at = ownTime();
+        const [first, second, later, acked, failed, other] = await write(
+          anOutboxMessage({ nextAttemptAtEpochMs: at + 1 }),
+          anOutboxMessage({ nextAttemptAtEpochMs: at + 2 }),
+          anOutboxMessage({ nextAttemptAtEpochMs: at + 1_000 }),
+          anOutboxMessage({ nextAttemptAtEpochMs: at }),
+          anOutboxMessage({ nextAttemptAtEpochMs: at }),
+          anOutboxMessage({ nextAttemptAtEpochMs: at }),
+        );
+        await store.ackOutbox(acked!.id);
+        await store.failOutbox(failed!.id, 'gave up');
+        const ids = [later, second, acked, failed, first, second].map((m) => m!.id);
+        ids.push(`missing-${randomUUID()}`);
+
+        const one = await store.claimOutbox({ nowEpochMs: at + 10, limit: 1, leaseMs: 5_000, ids });
+        expect(one.map((m) => m.id)).toEqual([first!.id]);
+        const rest = await store.claimOutbox({
+          nowEpochMs: at + 10,
+          limit: 100,
+          leaseMs: 5_000,
+          ids,
+        });
+        expect(rest.map((m) => m.id)).toEqual([second!.id]);
+        expect(rest[0]).toMatchObject({ attempts: 1, nextAttemptAtEpochMs: at + 5_010 });
+        // Not named, so not claimed, though due.
+        expect(await stored(other!.id)).toMatchObject({ attempts: 0, nextAttemptAtEpochMs: at });
+        expect(
+          await store.claimOutbox({ nowEpochMs: at + 10, limit: 100, leaseMs: 5_000, ids: [] }),
+        ).toEqual([]);
+      });
+
+      it('lists the pending messages of an ordering key oldest first, a page at a time', async () => {
+        const at = ownTime();
+        const entitlementId = `ent-${randomUUID()}`;
+        const ofKey = (occurredAtEpochMs: number, id = `out-${randomUUID()}`) =>
+          anOutboxMessage({ id, entitlementId, occurredAtEpochMs, nextAttemptAtEpochMs: at });
+        const messages = await write(
+          ofKey(at + 5),
+          ofKey(at + 1),
+          ofKey(at + 3, `out-b-${randomUUID()}`),
+          ofKey(at + 3, `out-a-${randomUUID()}`),
+          ofKey(at + 2),
+          ofKey(at + 4),
+          ofKey(at + 6),
+        );
+        // Another entitlement, the same account without an entitlement, another cloud.
+        await write(
+          anOutboxMessage({ entitlementId: `ent-${randomUUID()}`, occurredAtEpochMs: at }),
+          anOutboxMessage({ entitlementId: null, occurredAtEpochMs: at }),
+          anOutboxMessage({ cloud: 'aws', entitlementId, occurredAtEpochMs: at }),
+        );
+        const [, , , , delivered, failed] = messages;
+        await store.ackOutbox(delivered!.id);
+        await store.failOutbox(failed!.id, 'gave up');
+        const orderingKey = outboxOrderingKey(messages[0]!);
+        expect(orderingKey).toBe(`gcp:entitlement:${entitlementId}`);
+
+        const { items, pages } = await everyPage(
+          (cursor) => store.listOutbox({ by: 'ordering', orderingKey }, { limit: 2, cursor }),
+          2,
+        );
+        const pending = messages.filter((m) => m !== delivered && m !== failed).sort(byOccurrence);
+        expect(items.map((m) => m.id)).toEqual(pending.map((m) => m.id));
+        expect(items.every((m) => m.status === 'pending')).toBe(true);
+        expect(pages).toBeGreaterThanOrEqual(3);
+
+        // A replayed message is pending again, in its place by occurrence.
+        await store.replayOutbox(failed!.id, at);
+        const again = await store.listOutbox({ by: 'ordering', orderingKey }, { limit: 100 });
+        expect(again.items.map((m) => m.id)).toEqual(
+          [...pending, failed!].sort(byOccurrence).map((m) => m.id),
+        );
+
+        const byAccount = outboxOrderingKey({ ...messages[0]!, entitlementId: null });
+        expect(byAccount).toBe(`gcp:account:${messages[0]!.accountId}`);
+        const alone = anOutboxMessage({ accountId: null, entitlementId: null });
+        await write(alone);
+        const single = await store.listOutbox(
+          { by: 'ordering', orderingKey: outboxOrderingKey(alone) },
+          { limit: 10 },
+        );
+        expect(single).toEqual({ items: [await stored(alone.id)], nextCursor: null });
+      });
+
+      it('lists every message by time in [from, to), whatever its status, a page at a time', async () => {
+        const from = ownTime();
+        const to = from + 5;
+        const at = (occurredAtEpochMs: number, id = `out-${randomUUID()}`) =>
+          anOutboxMessage({ id, occurredAtEpochMs, nextAttemptAtEpochMs: from });
+        const before = at(from - 1);
+        const inside = [
+          at(from + 4),
+          at(from),
+          at(from + 2, `out-b-${randomUUID()}`),
+          at(from + 2, `out-a-${randomUUID()}`),
+          at(from + 1),
+        ];
+        const after = at(to);
+        await write(before, ...inside, after);
+        await store.ackOutbox(inside[0]!.id);
+        await store.failOutbox(inside[1]!.id, 'gave up', ['endpoint-a']);
+
+        const { items, pages } = await everyPage(
+          (cursor) =>
+            store.listOutbox(
+              { by: 'time', fromEpochMs: from, toEpochMs: to },
+              { limit: 2, cursor },
+            ),
+          2,
+        );
+        const expected = [...inside].sort(byOccurrence);
+        expect(items.map((m) => m.id)).toEqual(expected.map((m) => m.id));
+        expect(pages).toBeGreaterThanOrEqual(3);
+        const statusOf = (id: string) => items.find((m) => m.id === id)?.status;
+        expect(statusOf(inside[0]!.id)).toBe('delivered');
+        expect(statusOf(inside[1]!.id)).toBe('failed');
+        expect(statusOf(inside[2]!.id)).toBe('pending');
+        expect(items.find((m) => m.id === inside[1]!.id)).toEqual(await stored(inside[1]!.id));
+
+        const exact = await store.listOutbox(
+          { by: 'time', fromEpochMs: to, toEpochMs: to + 1 },
+          { limit: 10 },
+        );
+        expect(exact.items.map((m) => m.id)).toEqual([after.id]);
+        for (const [fromEpochMs, toEpochMs] of [
+          [to, to],
+          [to, from],
+        ] as const) {
+          expect(
+            await store.listOutbox({ by: 'time', fromEpochMs, toEpochMs }, { limit: 10 }),
+          ).toEqual({ items: [], nextCursor: null });
+        }
+      });
+
+      it('adds the endpoints of each retry as a set, and leaves a delivered message as it is', async () => {
+        const at = ownTime();
+        const [message] = await write(anOutboxMessage({ nextAttemptAtEpochMs: at }));
+        const id = message!.id;
+        await store.retryOutboxAt(id, at + 100, 'HTTP 500 from endpoint-c', [
+          'endpoint-b',
+          'endpoint-a',
+        ]);
+        await store.retryOutboxAt(id, at + 200, 'timeout at endpoint-c', ['endpoint-b']);
+        await store.retryOutboxAt(id, at + 300, 'timeout at endpoint-c');
+        const retried = await stored(id);
+        expect(retried).toMatchObject({
+          status: 'pending',
+          nextAttemptAtEpochMs: at + 300,
+          lastError: 'timeout at endpoint-c',
+        });
+        expect([...retried.deliveredTo].sort()).toEqual(['endpoint-a', 'endpoint-b']);
+
+        await store.ackOutbox(id);
+        const delivered = await stored(id);
+        expect(delivered.status).toBe('delivered');
+        await store.retryOutboxAt(id, at + 400, 'late report', ['endpoint-c']);
+        expect(await stored(id)).toEqual(delivered);
+        const claimed = await store.claimOutbox({
+          nowEpochMs: at + 500,
+          limit: 10,
+          leaseMs: 10,
+          ids: [id],
+        });
+        expect(claimed).toEqual([]);
+      });
+
+      it('fails a message: kept with its endpoints and reason, off the due and ordering lists', async () => {
+        const at = ownTime();
+        const [message] = await write(
+          anOutboxMessage({ entitlementId: `ent-${randomUUID()}`, nextAttemptAtEpochMs: at }),
+        );
+        const id = message!.id;
+        await store.retryOutboxAt(id, at + 10, 'HTTP 503', ['endpoint-a']);
+        await store.failOutbox(id, 'retries ran out', ['endpoint-b']);
+        const failed = await stored(id);
+        expect(failed).toMatchObject({
+          status: 'failed',
+          lastError: 'retries ran out',
+          nextAttemptAtEpochMs: at + 10,
+        });
+        expect([...failed.deliveredTo].sort()).toEqual(['endpoint-a', 'endpoint-b']);
+        expect(
+          await store.claimOutbox({ nowEpochMs: at + 20, limit: 10, leaseMs: 10, ids: [id] }),
+        ).toEqual([]);
+        const pending = await store.listOutbox(
+          { by: 'ordering', orderingKey: outboxOrderingKey(message!) },
+          { limit: 10 },
+        );
+        expect(pending.items).toEqual([]);
+        // A late retry or a second failure changes nothing.
+        await store.retryOutboxAt(id, at + 30, 'late report', ['endpoint-c']);
+        await store.failOutbox(id, 'failed again', ['endpoint-d']);
+        expect(await stored(id)).toEqual(failed);
+      });
+
+      it('keeps an acked message delivered when it fails later, and acks a failed one', async () => {
+        const at = ownTime();
+        const [acked, failed] = await write(
+          anOutboxMessage({ nextAttemptAtEpochMs: at }),
+          anOutboxMessage({ nextAttemptAtEpochMs: at }),
+        );
+        await store.ackOutbox(acked!.id);
+        const delivered = await stored(acked!.id);
+        await store.failOutbox(acked!.id, 'late give-up', ['endpoint-a']);
+        expect(await stored(acked!.id)).toEqual(delivered);
+
+        await store.failOutbox(failed!.id, 'retries ran out');
+        await store.ackOutbox(failed!.id);
+        expect(await stored(failed!.id)).toMatchObject({
+          status: 'delivered',
+          lastError: 'retries ran out',
+        });
+        expect(
+          await store.claimOutbox({
+            nowEpochMs: at + 1,
+            limit: 10,
+            leaseMs: 10,
+            ids: [acked!.id, failed!.id],
+          }),
+        ).toEqual([]);
+      });
+
+      it('replays a message whatever its status, as new and due now', async () => {
+        const at = ownTime();
+        const [delivered, failed] = await write(
+          anOutboxMessage({ nextAttemptAtEpochMs: at }),
+          anOutboxMessage({ nextAttemptAtEpochMs: at }),
+        );
+        await store.claimOutbox({ nowEpochMs: at, limit: 10, leaseMs: 10, ids: [delivered!.id] });
+        await store.retryOutboxAt(delivered!.id, at + 10, 'HTTP 500', ['endpoint-a']);
+        await store.claimOutbox({
+          nowEpochMs: at + 10,
+          limit: 10,
+          leaseMs: 10,
+          ids: [delivered!.id],
+        });
+        await store.ackOutbox(delivered!.id);
+        await store.failOutbox(failed!.id, 'retries ran out', ['endpoint-a']);
+
+        for (const message of [delivered!, failed!]) {
+          const before = await stored(message.id);
+          const now = at + 1_000;
+          const replayed = await store.replayOutbox(message.id, now);
+          expect(replayed).toEqual({
+            ...before,
+            status: 'pending',
+            nextAttemptAtEpochMs: now,
+            attempts: 0,
+            deliveredTo: [],
+            lastError: null,
+          });
+          expect(await stored(message.id)).toEqual(replayed);
+          const claimed = await store.claimOutbox({
+            nowEpochMs: now,
+            limit: 10,
+            leaseMs: 10,
+            ids: [message.id],
+          });
+          expect(claimed).toEqual([{ ...replayed, attempts: 1, nextAttemptAtEpochMs: now + 10 }]);
+        }
+      });
+
+      it('refuses to fail or replay an unknown message', async () => {
+        await expect(store.failOutbox(`missing-${randomUUID()}`, 'x')).rejects.toBeInstanceOf(
+          NotFoundError,
+        );
+        await expect(store.replayOutbox(`missing-${randomUUID()}`, T0)).rejects.toBeInstanceOf(
+          NotFoundError,
+        );
+      });
+
+      it('validates listings, claims and reports before any read or write', async () => {
+        // Thunks, so that each refusal is awaited as it happens.
+        const invalid = [
+          () => store.listOutbox({ by: 'ordering', orderingKey: 'not-a-key' }, { limit: 10 }),
+          () =>
+            store.listOutbox({ by: 'ordering', orderingKey: 'gcp:entitlement:' }, { limit: 10 }),
+          () => store.listOutbox({ by: 'time', fromEpochMs: -1, toEpochMs: 10 }, { limit: 10 }),
+          () => store.listOutbox({ by: 'time', fromEpochMs: 0, toEpochMs: 10 }, { limit: 0 }),
+          () => store.listOutbox({ by: 'nothing' } as unknown as OutboxQuery, { limit: 10 }),
+          () => store.claimOutbox({ nowEpochMs: T0, limit: 10, leaseMs: 10, ids: [''] }),
+          () =>
+            store.claimOutbox({
+              nowEpochMs: T0,
+              limit: 10,
+              leaseMs: 10,
+              ids: 'out-1' as unknown as string[],
+            }),
+          () => store.retryOutboxAt('out-1', T0, 'x', ['']),
+          () => store.failOutbox('out-1', 'x', [' spaced ']),
+          () => store.failOutbox('', 'x'),
+          () => store.replayOutbox('out-1', -5),
+        ];
+        for (const call of invalid) await expect(call()).rejects.toBeInstanceOf(ValidationError);
+      });
+    });
+
+    describe('delivery log', () => {
+      it('keeps each entry once, oldest first, a page at a time', async () => {
+        const messageId = `out-${randomUUID()}`;
+        const entries = [
+          aDeliveryAttempt({ messageId, atEpochMs: T0 + 3_000, attempt: 2, endpointId: 'a' }),
+          aDeliveryAttempt({
+            messageId,
+            atEpochMs: T0,
+            endpointId: 'a',
+            outcome: 'failed',
+            statusCode: null,
+            error: 'connection refused',
+          }),
+          aDeliveryAttempt({ messageId, atEpochMs: T0 + 1_000, endpointId: 'b#/x' }),
+          aDeliveryAttempt({
+            messageId,
+            atEpochMs: T0 + 2_000,
+            attempt: 2,
+            endpointId: 'b',
+            outcome: 'failed',
+            statusCode: 503,
+            error: 'HTTP 503',
+          }),
+          aDeliveryAttempt({ messageId, atEpochMs: T0 + 4_000, attempt: 3, endpointId: 'b' }),
+        ];
+        for (const entry of entries) await store.recordDeliveryAttempt(entry);
+        // The same entry again, as a retried write would send it.
+        await store.recordDeliveryAttempt(entries[1]!);
+        await store.recordDeliveryAttempt(aDeliveryAttempt({ messageId: `out-${randomUUID()}` }));
+
+        const { items, pages } = await everyPage(
+          (cursor) => store.listDeliveryAttempts(messageId, { limit: 2, cursor }),
+          2,
+        );
+        expect(items).toEqual([...entries].sort((a, b) => a.atEpochMs - b.atEpochMs));
+        expect(pages).toBeGreaterThanOrEqual(3);
+        expect(await store.listDeliveryAttempts(`out-${randomUUID()}`, { limit: 10 })).toEqual({
+          items: [],
+          nextCursor: null,
+        });
+      });
+
+      it('sits beside the message without changing it', async () => {
+        const message = anOutboxMessage();
+        await store.applyDecision(aDecision({ outbox: [message] }));
+        await store.recordDeliveryAttempt(aDeliveryAttempt({ messageId: message.id }));
+        expect(await store.getOutboxMessage(message.id)).toEqual(message);
+        await store.ackOutbox(message.id);
+        expect((await store.listDeliveryAttempts(message.id, { limit: 10 })).items).toHaveLength(1);
+      });
+
+      it.each([
+        ['an empty endpoint id', { endpointId: '' }],
+        ['an empty message id', { messageId: '' }],
+        ['an unknown outcome', { outcome: 'maybe' }],
+        ['a negative attempt', { attempt: -1 }],
+        ['a fractional latency', { latencyMs: 1.5 }],
+        ['a status code that is not a number', { statusCode: '200' }],
+        ['an expiry that is not a number', { expiresAtEpochSeconds: 'soon' }],
+      ])('refuses an entry with %s', async (_, overrides) => {
+        const entry = aDeliveryAttempt(overrides as Partial<DeliveryAttempt>);
+        await expect(store.recordDeliveryAttempt(entry)).rejects.toBeInstanceOf(ValidationError);
+        if (entry.messageId !== '') {
+          expect((await store.listDeliveryAttempts(entry.messageId, { limit: 10 })).items).toEqual(
+            [],
+          );
+        }
+      });
+    });
+
+    describe('accounts by tenant', () => {
+      it('lists the accounts of a tenant across clouds in a stable order, apart from its entitlements', async () => {
+        const tenantId = `tenant-${randomUUID()}`;
+        const tenant = { tenantId, linkedAtEpochMs: T0 };
+        const accounts = [
+          anAccount({ cloud: 'gcp', id: `acct-b-${randomUUID()}`, tenant }),
+          anAccount({ cloud: 'aws', id: `acct-${randomUUID()}`, tenant }),
+          anAccount({ cloud: 'gcp', id: `acct-a-${randomUUID()}`, tenant }),
+        ];
+        const others = [
+          anAccount({ tenant: { tenantId: `${tenantId}-other`, linkedAtEpochMs: T0 } }),
+          anAccount(),
+        ];
+        const entitlements = [
+          anEntitlement({ tenantId }),
+          anEntitlement({ tenantId, cloud: 'aws' }),
+        ];
+        await Promise.all([
+          ...[...accounts, ...others].map((a) => store.putAccount(a, 0)),
+          ...entitlements.map((e) => store.putEntitlement(e, 0)),
+        ]);
+
+        const { items, pages } = await everyPage(
+          (cursor) => store.listAccounts({ by: 'tenant', tenantId }, { limit: 1, cursor }),
+          1,
+        );
+        const order = (a: { cloud: string; id: string }, b: { cloud: string; id: string }) =>
+          a.cloud < b.cloud ? -1 : a.cloud > b.cloud ? 1 : a.id < b.id ? -1 : 1;
+        expect(items).toEqual(
+          [...accounts].sort(order).map((account) => ({ ...account, version: 1 })),
+        );
+        expect(pages).toBeGreaterThanOrEqual(3);
+
+        const byTenant = await store.listEntitlements({ by: 'tenant', tenantId }, { limit: 10 });
+        expect(byTenant.items.map((e) => e.id).sort()).toEqual(
+          entitlements.map((e) => e.id).sort(),
+        );
+        expect(byTenant.nextCursor).toBeNull();
+      });
+
+      it('drops an account from the listing of its tenant when the link goes', async () => {
+        const tenantId = `tenant-${randomUUID()}`;
+        const v1 = await store.putAccount(
+          anAccount({ tenant: { tenantId, linkedAtEpochMs: T0 } }),
+          0,
+        );
+        expect((await store.listAccounts({ by: 'tenant', tenantId }, { limit: 10 })).items).toEqual(
+          [v1],
+        );
+        await store.putAccount({ ...v1, tenant: null }, 1);
+        expect(await store.listAccounts({ by: 'tenant', tenantId }, { limit: 10 })).toEqual({
+          items: [],
+          nextCursor: null,
+        });
+      });
+
+      it('refuses a cursor of one tenant listing in the other, and a malformed query', async () => {
+        const tenantId = `tenant-${randomUUID()}`;
+        const tenant = { tenantId, linkedAtEpochMs: T0 };
+        await Promise.all([
+          ...[1, 2].map(() => store.putAccount(anAccount({ tenant }), 0)),
+          ...[1, 2].map(() => store.putEntitlement(anEntitlement({ tenantId }), 0)),
+        ]);
+        const accounts = await store.listAccounts({ by: 'tenant', tenantId }, { limit: 1 });
+        const entitlements = await store.listEntitlements({ by: 'tenant', tenantId }, { limit: 1 });
+        expect(accounts.nextCursor).not.toBeNull();
+        expect(entitlements.nextCursor).not.toBeNull();
+        await expect(
+          store.listEntitlements(
+            { by: 'tenant', tenantId },
+            { limit: 1, cursor: accounts.nextCursor },
+          ),
+        ).rejects.toBeInstanceOf(ValidationError);
+        await expect(
+          store.listAccounts(
+            { by: 'tenant', tenantId },
+            { limit: 1, cursor: entitlements.nextCursor },
+          ),
+        ).rejects.toBeInstanceOf(ValidationError);
+        await expect(
+          store.listAccounts({ by: 'tenant', tenantId: '' }, { limit: 1 }),
+        ).rejects.toBeInstanceOf(ValidationError);
+        await expect(
+          store.listAccounts({ by: 'account' } as unknown as { by: 'tenant'; tenantId: string }, {
+            limit: 1,
+          }),
+        ).rejects.toBeInstanceOf(ValidationError);
+      });
+    });
+
+    describe('usage hours by entitlement', () => {
+      it('lists the hours of one entitlement in [from, to), by hour then dimension, a page at a time', async () => {
+        const entitlementId = `arn:aws:license-manager::1:license/l-${randomUUID()}`;
+        const hours = [4, 3, 2, 1, 0].map((back) => HOUR - back * HOUR_MS);
+        const keys = hours.flatMap((hourStartEpochMs, index) =>
+          (index % 2 === 0 ? ['storage', 'requests'] : ['requests']).map((dimension) =>
+            aUsageKey({ entitlementId, dimension, hourStartEpochMs }),
+          ),
+        );
+        for (const key of keys) await store.addUsage(ingest(key, [[`h-${randomUUID()}`, 1]]));
+        // Another entitlement, and the same id on the other cloud.
+        await store.addUsage(
+          ingest(aUsageKey({ hourStartEpochMs: hours[2]! }), [[`x-${randomUUID()}`, 1]]),
+        );
+        await store.addUsage(
+          ingest(aUsageKey({ cloud: 'gcp', entitlementId, hourStartEpochMs: hours[2]! }), [
+            [`x-${randomUUID()}`, 1],
+          ]),
+        );
+        // Whatever their state.
+        const sealed = keys.find((k) => k.hourStartEpochMs === hours[1])!;
+        await store.sealUsageHour(sealed, T0);
+        const sent = keys.find((k) => k.hourStartEpochMs === hours[2])!;
+        await store.sealUsageHour(sent, T0);
+        await store.markUsageHour(sent, 'sent', {
+          status: 'Success',
+          meteringRecordId: 'mr-1',
+          reason: null,
+          atEpochMs: T0,
+        });
+
+        const list = async (fromEpochMs: number, toEpochMs: number, limit: number) =>
+          everyPage(
+            (cursor) =>
+              store.listUsageHours(
+                { cloud: 'aws', entitlementId, fromEpochMs, toEpochMs },
+                { limit, cursor },
+              ),
+            limit,
+          );
+        const expected = (from: number, to: number) =>
+          keys
+            .filter((k) => k.hourStartEpochMs >= from && k.hourStartEpochMs < to)
+            .sort(
+              (a, b) =>
+                a.hourStartEpochMs - b.hourStartEpochMs || (a.dimension < b.dimension ? -1 : 1),
+            )
+            .map((k) => [k.hourStartEpochMs, k.dimension]);
+        const shape = (items: UsageHour[]) => items.map((h) => [h.hourStartEpochMs, h.dimension]);
+
+        const all = await list(0, HOUR + HOUR_MS, 2);
+        expect(shape(all.items)).toEqual(expected(0, Infinity));
+        expect(all.items).toHaveLength(8);
+        // A page that ends a listing exactly may be followed by an empty one.
+        expect(all.pages).toBeGreaterThanOrEqual(4);
+        expect(all.items.map((h) => h.state)).toContain('sealed');
+        expect(all.items.map((h) => h.state)).toContain('sent');
+        expect(all.items.find((h) => h.state === 'sent')).toEqual(await store.getUsageHour(sent));
+
+        // The bounds: the start is in, the end is out, and they need not be hour starts.
+        const middle = await list(hours[1]!, hours[3]!, 1_000);
+        expect(shape(middle.items)).toEqual(expected(hours[1]!, hours[3]!));
+        expect(middle.pages).toBe(1);
+        const unaligned = await list(hours[1]! - 1, hours[3]! + 1, 1);
+        expect(shape(unaligned.items)).toEqual(expected(hours[1]!, hours[3]! + 1));
+        const inside = await list(hours[1]! + 1, hours[2]!, 10);
+        expect(inside.items).toEqual([]);
+        expect((await list(hours[3]!, hours[3]!, 10)).items).toEqual([]);
+      });
+
+      it('refuses a malformed query', async () => {
+        const query = {
+          cloud: 'aws',
+          entitlementId: 'e-1',
+          fromEpochMs: 0,
+          toEpochMs: HOUR,
+        } as const;
+        for (const bad of [
+          { ...query, cloud: 'azure' },
+          { ...query, entitlementId: '' },
+          { ...query, fromEpochMs: -1 },
+          { ...query, toEpochMs: 1.5 },
+        ]) {
+          await expect(
+            store.listUsageHours(bad as unknown as UsageHourQuery, { limit: 10 }),
+          ).rejects.toBeInstanceOf(ValidationError);
+        }
       });
     });
   });

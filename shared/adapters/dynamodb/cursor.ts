@@ -1,5 +1,5 @@
 import { ValidationError } from '../../domain/errors';
-import type { IndexSpec } from './table';
+import type { KeySpec } from './table';
 
 /** DynamoDB's own bound on a partition key; a longer value cannot be one of ours. */
 const MAX_KEY_VALUE_BYTES = 2_048;
@@ -14,15 +14,18 @@ export const encodeCursor = (lastEvaluatedKey: Record<string, unknown>): string 
   Buffer.from(JSON.stringify(lastEvaluatedKey), 'utf8').toString('base64url');
 
 /**
- * The ExclusiveStartKey a cursor stands for. Only the exact key shape of `index` on the same
- * partition is accepted, so a forged or foreign cursor cannot read another listing.
+ * The ExclusiveStartKey a cursor stands for. Only the exact key shape of `keys` (an index, or
+ * the base table) on the same partition is accepted, and, given `inRange`, only a sort key the
+ * listing's key condition holds (DynamoDB refuses a start key outside it), so a forged or
+ * foreign cursor cannot read another listing.
  *
  * @throws ValidationError for anything else.
  */
 export const decodeCursor = (
   cursor: string,
-  index: IndexSpec,
+  keys: KeySpec,
   partition: string,
+  inRange: (sortKey: string) => boolean = () => true,
 ): Record<string, string> => {
   let parsed: unknown;
   try {
@@ -31,7 +34,8 @@ export const decodeCursor = (
     throw invalid();
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid();
-  const expected = ['pk', 'sk', index.pk, index.sk];
+  // A base-table key names `pk` and `sk` once.
+  const expected = [...new Set(['pk', 'sk', keys.pk, keys.sk])];
   const entries = Object.entries(parsed);
   const wellFormed =
     entries.length === expected.length &&
@@ -43,6 +47,6 @@ export const decodeCursor = (
         Buffer.byteLength(value) <= MAX_KEY_VALUE_BYTES,
     );
   const key = parsed as Record<string, string>;
-  if (!wellFormed || key[index.pk] !== partition) throw invalid();
+  if (!wellFormed || key[keys.pk] !== partition || !inRange(key[keys.sk]!)) throw invalid();
   return key;
 };

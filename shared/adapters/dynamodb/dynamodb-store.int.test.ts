@@ -1,18 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeTimeToLiveCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailableError, ValidationError } from '../../domain/errors';
 import type { UsageHourKey } from '../../domain/model';
-import { aDecision, anEntitlement, anEventRecord, anOutboxMessage, T0 } from '../../test/builders';
+import {
+  aDecision,
+  aDeliveryAttempt,
+  anEntitlement,
+  anEventRecord,
+  anOutboxMessage,
+  T0,
+} from '../../test/builders';
 import { describeStoreContract } from '../../test/store-contract';
 import { uniqueName } from '../../../test/engines/engines';
 import { dynamoDbStoreUnderTest, freshDynamoDbTable } from '../../../test/support/stores';
 import { createDynamoDbStore, createTable } from './index';
 import { canonicalTags } from '../../domain/usage-allocations';
 import { tagSetId } from '../usage/tag-set-id';
+import { encodeCursor } from './cursor';
 import {
   ALLOCATION_SETS_ATTRIBUTE,
+  DELIVERED_TO_ATTRIBUTE,
+  deliveryAttemptKey,
   outboxDueSortKey,
+  outboxTimeSortKey,
   partitions,
   UNTAGGED_ATTRIBUTE,
   unsentSortKey,
@@ -77,11 +93,127 @@ describe('DynamoDB store: what the table holds', () => {
     const row = await rawItem(`OUT#${message.id}`, 'OUT');
     expect(row).toBeDefined();
     expect(row).not.toHaveProperty(INDEXES.lists.pk);
-    expect(await table.store.getOutboxMessage(message.id)).toEqual(message);
+    const delivered = { ...message, status: 'delivered' };
+    expect(await table.store.getOutboxMessage(message.id)).toEqual(delivered);
     // A late retry from a claimer whose lease ran out does not bring it back.
     await table.store.retryOutboxAt(message.id, T0, 'timeout');
     expect(await inListsIndex(partitions.outboxDue, sortKey)).toHaveLength(0);
-    expect(await table.store.getOutboxMessage(message.id)).toEqual(message);
+    expect(await table.store.getOutboxMessage(message.id)).toEqual(delivered);
+  });
+
+  it('keeps a message by time for good, and on the ordering list only while pending', async () => {
+    const message = anOutboxMessage({
+      entitlementId: `ent-${randomUUID()}`,
+      occurredAtEpochMs: T0,
+    });
+    await table.store.applyDecision(aDecision({ outbox: [message] }));
+    const indexKeys = async () => {
+      const row = (await rawItem(`OUT#${message.id}`, 'OUT'))!;
+      return {
+        ordering: [row[INDEXES.byAccount.pk], row[INDEXES.byAccount.sk]],
+        time: [row[INDEXES.byTenant.pk], row[INDEXES.byTenant.sk]],
+        due: row[INDEXES.lists.pk],
+      };
+    };
+    const timeSortKey = outboxTimeSortKey(message);
+    expect(await indexKeys()).toEqual({
+      ordering: [`OUTORD#gcp:entitlement:${message.entitlementId}`, timeSortKey],
+      time: ['OUTBOX', timeSortKey],
+      due: partitions.outboxDue,
+    });
+    await table.store.failOutbox(message.id, 'gave up', ['endpoint-a']);
+    expect(await indexKeys()).toEqual({
+      ordering: [undefined, undefined],
+      time: ['OUTBOX', timeSortKey],
+      due: undefined,
+    });
+    const row = await rawItem(`OUT#${message.id}`, 'OUT');
+    expect(row?.[DELIVERED_TO_ATTRIBUTE]).toEqual(new Set(['endpoint-a']));
+    await table.store.replayOutbox(message.id, T0);
+    expect((await indexKeys()).ordering[0]).toBe(`OUTORD#gcp:entitlement:${message.entitlementId}`);
+    expect(await rawItem(`OUT#${message.id}`, 'OUT')).not.toHaveProperty(DELIVERED_TO_ATTRIBUTE);
+  });
+
+  it('reads a message stored before statuses: pending while due, delivered otherwise', async () => {
+    const { status: _status, deliveredTo: _deliveredTo, ...legacy } = anOutboxMessage();
+    const write = (id: string, due: boolean) =>
+      table.client.send(
+        new PutCommand({
+          TableName: table.tableName,
+          Item: {
+            ...legacy,
+            id,
+            pk: `OUT#${id}`,
+            sk: 'OUT',
+            entity: 'outbox',
+            ...(due
+              ? {
+                  [INDEXES.lists.pk]: partitions.outboxDue,
+                  [INDEXES.lists.sk]: outboxDueSortKey(legacy.nextAttemptAtEpochMs, id),
+                }
+              : {}),
+          },
+        }),
+      );
+    const [pending, delivered] = [`out-${randomUUID()}`, `out-${randomUUID()}`];
+    await write(pending, true);
+    await write(delivered, false);
+    expect(await table.store.getOutboxMessage(pending)).toEqual({
+      ...legacy,
+      id: pending,
+      status: 'pending',
+      deliveredTo: [],
+    });
+    expect(await table.store.getOutboxMessage(delivered)).toMatchObject({
+      status: 'delivered',
+      deliveredTo: [],
+    });
+    // A replay puts it on every list it belongs to.
+    await table.store.replayOutbox(delivered, T0 + 1);
+    const byTime = await table.store.listOutbox(
+      {
+        by: 'time',
+        fromEpochMs: legacy.occurredAtEpochMs,
+        toEpochMs: legacy.occurredAtEpochMs + 1,
+      },
+      { limit: 1_000 },
+    );
+    expect(byTime.items.map((m) => m.id)).toContain(delivered);
+  });
+
+  it('keeps delivery attempts in the partition of their message, with a TTL', async () => {
+    const attempt = aDeliveryAttempt({ endpointId: 'endpoint#1' });
+    await table.store.recordDeliveryAttempt(attempt);
+    const { pk, sk } = deliveryAttemptKey(attempt);
+    expect(pk).toBe(`OUT#${attempt.messageId}`);
+    const item = await rawItem(pk, sk);
+    expect(item?.[TTL_ATTRIBUTE]).toBe(attempt.expiresAtEpochSeconds);
+    expect(item).not.toHaveProperty('expiresAtEpochSeconds');
+  });
+
+  it('refuses a cursor outside the range of its listing', async () => {
+    const tenantId = `tenant-${randomUUID()}`;
+    const forged = encodeCursor({
+      pk: 'ACCT#gcp#a',
+      sk: 'ACCT',
+      [INDEXES.byTenant.pk]: `TENANT#${tenantId}`,
+      [INDEXES.byTenant.sk]: 'ACCT#gcp#a',
+    });
+    await expect(
+      table.store.listEntitlements({ by: 'tenant', tenantId }, { limit: 1, cursor: forged }),
+    ).rejects.toBeInstanceOf(ValidationError);
+    const outside = encodeCursor({
+      pk: 'OUT#x',
+      sk: 'OUT',
+      [INDEXES.byTenant.pk]: 'OUTBOX',
+      [INDEXES.byTenant.sk]: '0000000000000009#x',
+    });
+    await expect(
+      table.store.listOutbox(
+        { by: 'time', fromEpochMs: 10, toEpochMs: 20 },
+        { limit: 1, cursor: outside },
+      ),
+    ).rejects.toBeInstanceOf(ValidationError);
   });
 
   it('drops a sent hour from the unsent index', async () => {

@@ -16,7 +16,15 @@ import {
   ValidationError,
 } from '../../domain/errors';
 import { assertKey, MAX_USAGE_QUANTITY } from '../../domain/limits';
-import type { Cloud, UsageAnswer, UsageHour, UsageHourKey, UsageTags } from '../../domain/model';
+import type {
+  Cloud,
+  DeliveryAttempt,
+  OutboxMessage,
+  UsageAnswer,
+  UsageHour,
+  UsageHourKey,
+  UsageTags,
+} from '../../domain/model';
 import { toIsoHour } from '../../domain/time';
 import {
   assertUsageHourSize,
@@ -33,9 +41,11 @@ import { assertDistinctTagSetIds, tagSetId } from '../usage/tag-set-id';
 import type {
   EntitlementQuery,
   OutboxClaim,
+  OutboxQuery,
   Page,
   PageRequest,
   Store,
+  UsageHourQuery,
   UsageIngest,
   UsageIngestResult,
 } from '../../ports/store';
@@ -55,6 +65,9 @@ import {
   accountToItem,
   ALLOCATION_SETS_ATTRIBUTE,
   allocationAttributes,
+  DELIVERED_TO_ATTRIBUTE,
+  deliveryAttemptFromItem,
+  deliveryAttemptToItem,
   entitlementFromItem,
   entitlementKey,
   entitlementToItem,
@@ -65,20 +78,25 @@ import {
   outboxDueSortKey,
   outboxFromItem,
   outboxKey,
+  outboxTimeRange,
+  outboxTimeSortKey,
   outboxToItem,
   partitions,
+  pendingOutboxIndexKeys,
+  sortKeyPrefixes,
   UNTAGGED_ATTRIBUTE,
   unsentEndedBy,
   unsentSortKey,
   USAGE_HOUR_ENTITY,
   usageHourFromItem,
   usageHourKey,
+  usageHourRange,
   usageIdKey,
   usageIdToItem,
 } from './items';
 import type { Item, TableKey } from './items';
-import { INDEXES } from './table';
-import type { IndexSpec } from './table';
+import { BASE_TABLE, INDEXES } from './table';
+import type { KeySpec } from './table';
 import {
   MAX_HOUR_START_EPOCH_MS,
   MAX_TRANSACTION_ITEMS,
@@ -91,10 +109,15 @@ import {
   validateDecision,
   validateEntitlement,
   validateEntitlementQuery,
+  validateDeliveryAttempt,
   validateEventKey,
   validateOutboxClaim,
+  validateOutboxFailure,
+  validateOutboxQuery,
   validateOutboxRetry,
   validatePage,
+  validateTenantQuery,
+  validateUsageHourQuery,
   validateUsageIngest,
   validateUsageKey,
 } from './validation';
@@ -278,10 +301,84 @@ const usageChunks = (
   return chunks;
 };
 
+/** A listing's condition on the sort key, beside its partition. */
+type SortKeyRange =
+  | { readonly below: string }
+  | { readonly between: readonly [string, string] }
+  | { readonly beginsWith: string };
+
+/** The key condition's sort-key part, and the same test for a cursor's start key. */
+const sortKeyCondition = (
+  range: SortKeyRange | undefined,
+): {
+  expression: string;
+  values: Record<string, string>;
+  holds: (sortKey: string) => boolean;
+} => {
+  if (range === undefined) return { expression: '', values: {}, holds: () => true };
+  if ('below' in range) {
+    return {
+      expression: ' AND #sk < :below',
+      values: { ':below': range.below },
+      holds: (sortKey) => sortKey < range.below,
+    };
+  }
+  if ('between' in range) {
+    const [low, high] = range.between;
+    return {
+      expression: ' AND #sk BETWEEN :low AND :high',
+      values: { ':low': low, ':high': high },
+      holds: (sortKey) => sortKey >= low && sortKey <= high,
+    };
+  }
+  return {
+    expression: ' AND begins_with(#sk, :prefix)',
+    values: { ':prefix': range.beginsWith },
+    holds: (sortKey) => sortKey.startsWith(range.beginsWith),
+  };
+};
+
+/** What an update sets, as expression parts; names and values are numbered after `tag`. */
+const setClause = (
+  attributes: Record<string, unknown>,
+  tag: string,
+): { expression: string; names: Record<string, string>; values: Record<string, unknown> } => {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const parts = Object.entries(attributes).map(([name, value], index) => {
+    names[`#${tag}${index}`] = name;
+    values[`:${tag}${index}`] = value;
+    return `#${tag}${index} = :${tag}${index}`;
+  });
+  return { expression: parts.join(', '), names, values };
+};
+
+/** `ADD` of endpoint ids to the message's set; nothing without any (DynamoDB refuses empty sets). */
+const deliveredToClause = (
+  deliveredTo: readonly string[],
+): { expression: string; names: Record<string, string>; values: Record<string, unknown> } =>
+  deliveredTo.length === 0
+    ? { expression: '', names: {}, values: {} }
+    : {
+        expression: ' ADD #deliveredTo :deliveredTo',
+        names: { '#deliveredTo': DELIVERED_TO_ATTRIBUTE },
+        values: { ':deliveredTo': new Set(deliveredTo) },
+      };
+
+/** The index attributes a pending message has (see `pendingOutboxIndexKeys`). */
+const PENDING_INDEX_ATTRIBUTES = {
+  '#orderingPk': INDEXES.byAccount.pk,
+  '#orderingSk': INDEXES.byAccount.sk,
+  '#duePk': INDEXES.lists.pk,
+  '#dueSk': INDEXES.lists.sk,
+} as const;
+const REMOVE_PENDING_INDEX_KEYS = `REMOVE ${Object.keys(PENDING_INDEX_ATTRIBUTES).join(', ')}`;
+
 /**
  * The `Store` port on one DynamoDB table (layout in `table.ts`). Reads are strongly
- * consistent except listings, which read global secondary indexes (eventually consistent in
- * AWS, so a record written a moment ago may be missing from a listing).
+ * consistent, and so are the listings that query the table itself (delivery attempts, an
+ * entitlement's usage hours); the other listings read global secondary indexes (eventually
+ * consistent in AWS, so a record written a moment ago may be missing from them).
  */
 export const createDynamoDbStore = (
   client: DynamoDBDocumentClient,
@@ -391,19 +488,20 @@ export const createDynamoDbStore = (
     }
   };
 
-  /** Pages through one index partition until `limit` items or its end. */
+  /** Pages through one partition (of an index or the table) until `limit` items or its end. */
   const queryPage = async <T>(
-    index: IndexSpec,
+    keys: KeySpec,
     partition: string,
     page: PageRequest,
     fromItem: (item: Item) => T,
-    sortKeyBelow?: string,
+    range?: SortKeyRange,
   ): Promise<Page<T>> => {
     validatePage(page);
+    const condition = sortKeyCondition(range);
     let startKey: Record<string, unknown> | undefined =
       page.cursor === undefined || page.cursor === null
         ? undefined
-        : decodeCursor(page.cursor, index, partition);
+        : decodeCursor(page.cursor, keys, partition, condition.holds);
     const items: T[] = [];
     // A page can come back short (1 MB read limit) and still have more behind it.
     do {
@@ -411,17 +509,14 @@ export const createDynamoDbStore = (
         client.send(
           new QueryCommand({
             TableName,
-            IndexName: index.name,
-            KeyConditionExpression:
-              sortKeyBelow === undefined ? '#pk = :pk' : '#pk = :pk AND #sk < :below',
+            // Index reads cannot be strongly consistent; table reads can, at no extra cost here.
+            ...(keys.name === undefined ? { ConsistentRead: true } : { IndexName: keys.name }),
+            KeyConditionExpression: `#pk = :pk${condition.expression}`,
             ExpressionAttributeNames: {
-              '#pk': index.pk,
-              ...(sortKeyBelow === undefined ? {} : { '#sk': index.sk }),
+              '#pk': keys.pk,
+              ...(range === undefined ? {} : { '#sk': keys.sk }),
             },
-            ExpressionAttributeValues: {
-              ':pk': partition,
-              ...(sortKeyBelow === undefined ? {} : { ':below': sortKeyBelow }),
-            },
+            ExpressionAttributeValues: { ':pk': partition, ...condition.values },
             Limit: page.limit - items.length,
             ExclusiveStartKey: startKey,
           }),
@@ -431,6 +526,12 @@ export const createDynamoDbStore = (
       startKey = output.LastEvaluatedKey;
     } while (startKey !== undefined && items.length < page.limit);
     return { items, nextCursor: startKey === undefined ? null : encodeCursor(startKey) };
+  };
+
+  /** A listing whose range holds nothing: no read, the page request still checked. */
+  const emptyPage = <T>(page: PageRequest): Page<T> => {
+    validatePage(page);
+    return { items: [], nextCursor: null };
   };
 
   const applyDecision = async (decision: Decision): Promise<'applied' | 'duplicate'> => {
@@ -845,60 +946,99 @@ export const createDynamoDbStore = (
     assertEpochMs(query.beforeEpochMs, 'query.beforeEpochMs');
     // Past year 9999 the ISO form widens and stops sorting; no hour that late can exist.
     const before = Math.min(query.beforeEpochMs, MAX_HOUR_START_EPOCH_MS);
+    return queryPage(INDEXES.lists, partitions.unsentUsage(query.cloud), page, usageHourFromItem, {
+      below: unsentEndedBy(before),
+    });
+  };
+
+  const listUsageHours = async (
+    query: UsageHourQuery,
+    page: PageRequest,
+  ): Promise<Page<UsageHour>> => {
+    validateUsageHourQuery(query);
+    const range = usageHourRange(query.fromEpochMs, query.toEpochMs);
+    if (range === null) return emptyPage(page);
     return queryPage(
-      INDEXES.lists,
-      partitions.unsentUsage(query.cloud),
+      BASE_TABLE,
+      partitions.usageHoursOf(query.cloud, query.entitlementId),
       page,
       usageHourFromItem,
-      unsentEndedBy(before),
+      { between: range },
     );
+  };
+
+  /** Claims one message seen due at `nextAttemptAtEpochMs`; null when another claimer won. */
+  const claimOne = async (message: OutboxMessage, until: number): Promise<OutboxMessage | null> => {
+    try {
+      const output = await run('claim outbox message', () =>
+        client.send(
+          new UpdateCommand({
+            TableName,
+            Key: outboxKey(message.id),
+            UpdateExpression:
+              'SET #next = :until, #attempts = #attempts + :one, #gsiSk = :dueSortKey',
+            // The index may lag the table: the row itself must still be due as we saw it.
+            ConditionExpression: '#next = :seen AND #gsiPk = :due',
+            ExpressionAttributeNames: {
+              '#next': 'nextAttemptAtEpochMs',
+              '#attempts': 'attempts',
+              '#gsiPk': INDEXES.lists.pk,
+              '#gsiSk': INDEXES.lists.sk,
+            },
+            ExpressionAttributeValues: {
+              ':until': until,
+              ':one': 1,
+              ':seen': message.nextAttemptAtEpochMs,
+              ':due': partitions.outboxDue,
+              ':dueSortKey': outboxDueSortKey(until, message.id),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return output.Attributes ? outboxFromItem(output.Attributes) : null;
+    } catch (error) {
+      // Another claimer won it, or it was acked or rescheduled since it was read.
+      if (isConditionFailure(error)) return null;
+      throw toStoreError(error, 'claim outbox message');
+    }
+  };
+
+  /** The messages among `ids` that are pending and due, oldest first, read from the table. */
+  const dueAmong = async (
+    ids: readonly string[],
+    nowEpochMs: number,
+    limit: number,
+  ): Promise<OutboxMessage[]> => {
+    const found = await batchGet([...new Set(ids)].map(outboxKey));
+    const dueSortKey = (item: Item) => item[INDEXES.lists.sk] as string;
+    return [...found.values()]
+      .filter(
+        (item) =>
+          item[INDEXES.lists.pk] === partitions.outboxDue &&
+          (item.nextAttemptAtEpochMs as number) <= nowEpochMs,
+      )
+      .sort((a, b) => (dueSortKey(a) < dueSortKey(b) ? -1 : 1))
+      .slice(0, limit)
+      .map(outboxFromItem);
   };
 
   const claimOutbox = async (claim: OutboxClaim) => {
     validateOutboxClaim(claim);
-    const due = await queryPage(
-      INDEXES.lists,
-      partitions.outboxDue,
-      { limit: claim.limit },
-      outboxFromItem,
-      outboxDueBefore(claim.nowEpochMs),
-    );
+    const due =
+      claim.ids === undefined
+        ? (
+            await queryPage(
+              INDEXES.lists,
+              partitions.outboxDue,
+              { limit: claim.limit },
+              outboxFromItem,
+              { below: outboxDueBefore(claim.nowEpochMs) },
+            )
+          ).items
+        : await dueAmong(claim.ids, claim.nowEpochMs, claim.limit);
     const until = claim.nowEpochMs + claim.leaseMs;
-    const claimed = await mapLimited(due.items, CLAIM_CONCURRENCY, async (message) => {
-      try {
-        const output = await run('claim outbox message', () =>
-          client.send(
-            new UpdateCommand({
-              TableName,
-              Key: outboxKey(message.id),
-              UpdateExpression:
-                'SET #next = :until, #attempts = #attempts + :one, #gsiSk = :dueSortKey',
-              // The index may lag the table: the row itself must still be due as we saw it.
-              ConditionExpression: '#next = :seen AND #gsiPk = :due',
-              ExpressionAttributeNames: {
-                '#next': 'nextAttemptAtEpochMs',
-                '#attempts': 'attempts',
-                '#gsiPk': INDEXES.lists.pk,
-                '#gsiSk': INDEXES.lists.sk,
-              },
-              ExpressionAttributeValues: {
-                ':until': until,
-                ':one': 1,
-                ':seen': message.nextAttemptAtEpochMs,
-                ':due': partitions.outboxDue,
-                ':dueSortKey': outboxDueSortKey(until, message.id),
-              },
-              ReturnValues: 'ALL_NEW',
-            }),
-          ),
-        );
-        return output.Attributes ? outboxFromItem(output.Attributes) : null;
-      } catch (error) {
-        // Another claimer won it, or it was acked or rescheduled since the index was read.
-        if (isConditionFailure(error)) return null;
-        throw toStoreError(error, 'claim outbox message');
-      }
-    });
+    const claimed = await mapLimited(due, CLAIM_CONCURRENCY, (message) => claimOne(message, until));
     return claimed.filter((message) => message !== null);
   };
 
@@ -910,10 +1050,11 @@ export const createDynamoDbStore = (
           new UpdateCommand({
             TableName,
             Key: outboxKey(id),
-            // The row stays as the delivery record; only its due-list entry goes.
-            UpdateExpression: 'REMOVE #gsiPk, #gsiSk',
+            // The row stays as the delivery record; only its pending listings go.
+            UpdateExpression: `SET #status = :delivered ${REMOVE_PENDING_INDEX_KEYS}`,
             ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#gsiPk': INDEXES.lists.pk, '#gsiSk': INDEXES.lists.sk },
+            ExpressionAttributeNames: { '#status': 'status', ...PENDING_INDEX_ATTRIBUTES },
+            ExpressionAttributeValues: { ':delivered': 'delivered' },
           }),
         ),
       );
@@ -923,39 +1064,170 @@ export const createDynamoDbStore = (
     }
   };
 
-  const retryOutboxAt = async (id: string, atEpochMs: number, lastError: string) => {
-    validateOutboxRetry(id, atEpochMs, lastError);
+  /**
+   * Runs an update of a message that holds only while it is pending (on the due list). A
+   * message no longer pending is left as it is; one that does not exist is NotFound.
+   */
+  const updatePending = async (
+    id: string,
+    operation: string,
+    update: {
+      expression: string;
+      names: Record<string, string>;
+      values: Record<string, unknown>;
+    },
+  ): Promise<void> => {
     try {
-      await run('retry outbox message', () =>
+      await run(operation, () =>
         client.send(
           new UpdateCommand({
             TableName,
             Key: outboxKey(id),
-            UpdateExpression: 'SET #next = :at, #lastError = :lastError, #gsiSk = :dueSortKey',
-            ConditionExpression: '#gsiPk = :due',
-            ExpressionAttributeNames: {
-              '#next': 'nextAttemptAtEpochMs',
-              '#lastError': 'lastError',
-              '#gsiPk': INDEXES.lists.pk,
-              '#gsiSk': INDEXES.lists.sk,
-            },
-            ExpressionAttributeValues: {
-              ':at': atEpochMs,
-              ':lastError': lastError,
-              ':due': partitions.outboxDue,
-              ':dueSortKey': outboxDueSortKey(atEpochMs, id),
-            },
+            UpdateExpression: update.expression,
+            ConditionExpression: '#duePk = :due',
+            ExpressionAttributeNames: { ...update.names, '#duePk': INDEXES.lists.pk },
+            ExpressionAttributeValues: { ...update.values, ':due': partitions.outboxDue },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         ),
       );
     } catch (error) {
-      if (!isConditionFailure(error)) throw toStoreError(error, 'retry outbox message');
+      if (!isConditionFailure(error)) throw toStoreError(error, operation);
       const current =
         conditionFailureItem(error) ?? (await getItem(outboxKey(id), 'get outbox message'));
       if (current === undefined) throw new NotFoundError(`outbox message ${id}`);
-      // Acked meanwhile (a claimer whose lease ran out delivered it): delivered stays delivered.
+      // Acked, failed or replayed meanwhile (a claimer whose lease ran out): it stays so.
     }
+  };
+
+  const retryOutboxAt = async (
+    id: string,
+    atEpochMs: number,
+    lastError: string,
+    deliveredTo: readonly string[] = [],
+  ): Promise<void> => {
+    validateOutboxRetry(id, atEpochMs, lastError, deliveredTo);
+    const add = deliveredToClause(deliveredTo);
+    await updatePending(id, 'retry outbox message', {
+      expression: `SET #next = :at, #lastError = :lastError, #dueSk = :dueSortKey${add.expression}`,
+      names: {
+        '#next': 'nextAttemptAtEpochMs',
+        '#lastError': 'lastError',
+        '#dueSk': INDEXES.lists.sk,
+        ...add.names,
+      },
+      values: {
+        ':at': atEpochMs,
+        ':lastError': lastError,
+        ':dueSortKey': outboxDueSortKey(atEpochMs, id),
+        ...add.values,
+      },
+    });
+  };
+
+  const failOutbox = async (
+    id: string,
+    lastError: string,
+    deliveredTo: readonly string[] = [],
+  ): Promise<void> => {
+    validateOutboxFailure(id, lastError, deliveredTo);
+    const add = deliveredToClause(deliveredTo);
+    await updatePending(id, 'fail outbox message', {
+      // Kept for the log and a replay; off the due and ordering lists, as an acked message.
+      expression:
+        `SET #status = :failed, #lastError = :lastError ${REMOVE_PENDING_INDEX_KEYS}` +
+        add.expression,
+      names: {
+        '#status': 'status',
+        '#lastError': 'lastError',
+        ...PENDING_INDEX_ATTRIBUTES,
+        ...add.names,
+      },
+      values: { ':failed': 'failed', ':lastError': lastError, ...add.values },
+    });
+  };
+
+  const replayOutbox = async (id: string, nowEpochMs: number): Promise<OutboxMessage> => {
+    assertKey(id, 'id');
+    assertEpochMs(nowEpochMs, 'nowEpochMs');
+    // The ordering key derives from fields no write changes, so a plain read finds it.
+    const item = await getItem(outboxKey(id), 'get outbox message');
+    if (item === undefined) throw new NotFoundError(`outbox message ${id}`);
+    const message = outboxFromItem(item);
+    const set = setClause(
+      {
+        status: 'pending',
+        nextAttemptAtEpochMs: nowEpochMs,
+        attempts: 0,
+        lastError: null,
+        ...pendingOutboxIndexKeys(message, nowEpochMs),
+        // Rows from before the time listing existed join it now.
+        [INDEXES.byTenant.pk]: partitions.outboxByTime,
+        [INDEXES.byTenant.sk]: outboxTimeSortKey(message),
+      },
+      's',
+    );
+    try {
+      const output = await run('replay outbox message', () =>
+        client.send(
+          new UpdateCommand({
+            TableName,
+            Key: outboxKey(id),
+            UpdateExpression: `SET ${set.expression} REMOVE #deliveredTo`,
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { ...set.names, '#deliveredTo': DELIVERED_TO_ATTRIBUTE },
+            ExpressionAttributeValues: set.values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return outboxFromItem(output.Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailure(error)) throw new NotFoundError(`outbox message ${id}`);
+      throw toStoreError(error, 'replay outbox message');
+    }
+  };
+
+  const listOutbox = async (
+    query: OutboxQuery,
+    page: PageRequest,
+  ): Promise<Page<OutboxMessage>> => {
+    validateOutboxQuery(query);
+    if (query.by === 'ordering') {
+      return queryPage(
+        INDEXES.byAccount,
+        partitions.pendingOutboxOf(query.orderingKey),
+        page,
+        outboxFromItem,
+      );
+    }
+    const range = outboxTimeRange(query.fromEpochMs, query.toEpochMs);
+    if (range === null) return emptyPage(page);
+    return queryPage(INDEXES.byTenant, partitions.outboxByTime, page, outboxFromItem, {
+      between: range,
+    });
+  };
+
+  const recordDeliveryAttempt = async (attempt: DeliveryAttempt): Promise<void> => {
+    validateDeliveryAttempt(attempt);
+    // Unconditional: the same entry written again has the same key and replaces itself.
+    await run('record delivery attempt', () =>
+      client.send(new PutCommand({ TableName, Item: deliveryAttemptToItem(attempt) })),
+    );
+  };
+
+  const listDeliveryAttempts = async (
+    messageId: string,
+    page: PageRequest,
+  ): Promise<Page<DeliveryAttempt>> => {
+    assertKey(messageId, 'messageId');
+    return queryPage(
+      BASE_TABLE,
+      partitions.deliveryAttemptsOf(messageId),
+      page,
+      deliveryAttemptFromItem,
+      { beginsWith: sortKeyPrefixes.deliveryAttempt },
+    );
   };
 
   return {
@@ -1029,13 +1301,37 @@ export const createDynamoDbStore = (
 
     listEntitlements: async (query: EntitlementQuery, page: PageRequest) => {
       validateEntitlementQuery(query);
-      const [index, partition] =
-        query.by === 'account'
-          ? [INDEXES.byAccount, partitions.entitlementsOfAccount(query.cloud, query.accountId)]
-          : query.by === 'tenant'
-            ? [INDEXES.byTenant, partitions.entitlementsOfTenant(query.tenantId)]
-            : [INDEXES.lists, partitions.entitlementsInStatus(query.status)];
-      return queryPage(index, partition, page, entitlementFromItem);
+      if (query.by === 'account') {
+        const partition = partitions.entitlementsOfAccount(query.cloud, query.accountId);
+        return queryPage(INDEXES.byAccount, partition, page, entitlementFromItem);
+      }
+      if (query.by === 'status') {
+        const partition = partitions.entitlementsInStatus(query.status);
+        return queryPage(INDEXES.lists, partition, page, entitlementFromItem);
+      }
+      // The tenant's partition holds its accounts too.
+      return queryPage(
+        INDEXES.byTenant,
+        partitions.ofTenant(query.tenantId),
+        page,
+        entitlementFromItem,
+        {
+          beginsWith: sortKeyPrefixes.entitlement,
+        },
+      );
+    },
+
+    listAccounts: async (query, page) => {
+      validateTenantQuery(query);
+      return queryPage(
+        INDEXES.byTenant,
+        partitions.ofTenant(query.tenantId),
+        page,
+        accountFromItem,
+        {
+          beginsWith: sortKeyPrefixes.account,
+        },
+      );
     },
 
     addUsage,
@@ -1046,6 +1342,7 @@ export const createDynamoDbStore = (
       return item ? usageHourFromItem(item) : null;
     },
 
+    listUsageHours,
     listUnsentUsageHours,
     sealUsageHour,
     markUsageHour,
@@ -1057,7 +1354,12 @@ export const createDynamoDbStore = (
       return item ? outboxFromItem(item) : null;
     },
 
+    listOutbox,
     ackOutbox,
     retryOutboxAt,
+    failOutbox,
+    replayOutbox,
+    recordDeliveryAttempt,
+    listDeliveryAttempts,
   };
 };

@@ -7,17 +7,21 @@ import type {
   Account,
   AccountRef,
   Cloud,
+  DeliveryAttempt,
   Entitlement,
   EntitlementRef,
   EntitlementStatus,
   EventRecord,
   OutboxMessage,
+  OutboxStatus,
   UsageHour,
   UsageHourKey,
 } from '../../domain/model';
-import { hourStartEpochMs, toIsoHour } from '../../domain/time';
+import { outboxOrderingKey } from '../../domain/model';
+import { HOUR_MS, hourStartEpochMs, toIsoHour } from '../../domain/time';
 import { allocationsOf, canonicalTags } from '../../domain/usage-allocations';
 import { INDEXES, TTL_ATTRIBUTE } from './table';
+import { MAX_HOUR_START_EPOCH_MS } from './validation';
 
 export type Item = Record<string, unknown>;
 
@@ -35,7 +39,7 @@ const ADAPTER_ATTRIBUTES = new Set<string>([
   ...Object.values(INDEXES).flatMap((index) => [index.pk, index.sk]),
 ]);
 
-/** Widest zero-padded epoch ms; 16 digits cover every safe integer. */
+/** Widest zero-padded number (epoch ms, attempt); 16 digits cover every safe integer. */
 const EPOCH_MS_DIGITS = 16;
 
 export const accountKey = (ref: AccountRef): TableKey => ({
@@ -55,9 +59,32 @@ export const eventKey = (cloud: Cloud, eventId: string): TableKey => ({
 
 export const outboxKey = (id: string): TableKey => ({ pk: `OUT#${id}`, sk: 'OUT' });
 
+/** What each kind of item's sort key starts with, where one partition holds several kinds. */
+export const sortKeyPrefixes = {
+  account: 'ACCT#',
+  entitlement: 'ENT#',
+  deliveryAttempt: 'DLV#',
+  usageHour: 'HOUR#',
+} as const;
+
+/**
+ * A delivery attempt lives in its message's partition. The endpoint id is the one free-form
+ * part, so it comes last; time and attempt have a fixed width, so the log reads oldest first.
+ */
+export const deliveryAttemptKey = (
+  attempt: Pick<DeliveryAttempt, 'messageId' | 'atEpochMs' | 'attempt' | 'endpointId'>,
+): TableKey => ({
+  pk: outboxKey(attempt.messageId).pk,
+  sk: [
+    `${sortKeyPrefixes.deliveryAttempt}${padded(attempt.atEpochMs)}`,
+    padded(attempt.attempt),
+    attempt.endpointId,
+  ].join('#'),
+});
+
 export const usageHourKey = (key: UsageHourKey): TableKey => ({
-  pk: `USAGE#${key.cloud}#${key.entitlementId}`,
-  sk: `HOUR#${toIsoHour(key.hourStartEpochMs)}#${key.dimension}`,
+  pk: partitions.usageHoursOf(key.cloud, key.entitlementId),
+  sk: `${sortKeyPrefixes.usageHour}${toIsoHour(key.hourStartEpochMs)}#${key.dimension}`,
 });
 
 export const usageIdKey = (usageId: string): TableKey => ({
@@ -65,23 +92,68 @@ export const usageIdKey = (usageId: string): TableKey => ({
   sk: 'USAGEID',
 });
 
-/** Index partition values, one per listing. */
+/** Partition values, one per listing. */
 export const partitions = {
   entitlementsOfAccount: (cloud: Cloud, accountId: string): string => `ACCT#${cloud}#${accountId}`,
-  entitlementsOfTenant: (tenantId: string): string => `TENANT#${tenantId}`,
+  /** A tenant's entitlements and accounts: each listing reads its own sort-key prefix. */
+  ofTenant: (tenantId: string): string => `TENANT#${tenantId}`,
   entitlementsInStatus: (status: EntitlementStatus): string => `ENTSTATUS#${status}`,
   outboxDue: 'OUTBOX#DUE',
+  outboxByTime: 'OUTBOX',
+  pendingOutboxOf: (orderingKey: string): string => `OUTORD#${orderingKey}`,
+  deliveryAttemptsOf: (messageId: string): string => outboxKey(messageId).pk,
+  usageHoursOf: (cloud: Cloud, entitlementId: string): string => `USAGE#${cloud}#${entitlementId}`,
   unsentUsage: (cloud: Cloud): string => `UNSENT#${cloud}`,
 } as const;
 
-const paddedEpochMs = (epochMs: number): string => String(epochMs).padStart(EPOCH_MS_DIGITS, '0');
+/** Non-negative safe integers (epoch ms, attempt numbers), zero-padded so they sort as text. */
+const padded = (value: number): string => String(value).padStart(EPOCH_MS_DIGITS, '0');
+
+/**
+ * Follows `#` in code order: appended to a key's fixed-width head, it sorts above every key
+ * that continues that head with `#` and below every key with a larger head.
+ */
+const ABOVE_SEPARATOR = '$';
+
+/** Sorts a message among the outbox by time, and among its ordering key's pending messages. */
+export const outboxTimeSortKey = (message: Pick<OutboxMessage, 'occurredAtEpochMs' | 'id'>) =>
+  `${padded(message.occurredAtEpochMs)}#${message.id}`;
+
+/**
+ * Bounds (for `BETWEEN`) of the outbox-by-time sort keys of messages that occurred in
+ * `[fromEpochMs, toEpochMs)`; `null` when that range is empty.
+ */
+export const outboxTimeRange = (
+  fromEpochMs: number,
+  toEpochMs: number,
+): readonly [string, string] | null =>
+  toEpochMs <= fromEpochMs
+    ? null
+    : [padded(fromEpochMs), `${padded(toEpochMs - 1)}${ABOVE_SEPARATOR}`];
+
+/**
+ * Bounds (for `BETWEEN`) of the sort keys of an entitlement's hours that start in
+ * `[fromEpochMs, toEpochMs)`; `null` when no hour start is in it. Hours past year 9999 cannot
+ * exist (see `MAX_HOUR_START_EPOCH_MS`), and their ISO form would not sort.
+ */
+export const usageHourRange = (
+  fromEpochMs: number,
+  toEpochMs: number,
+): readonly [string, string] | null => {
+  const first = Math.ceil(fromEpochMs / HOUR_MS) * HOUR_MS;
+  const last =
+    toEpochMs === 0 ? -1 : Math.min(hourStartEpochMs(toEpochMs - 1), MAX_HOUR_START_EPOCH_MS);
+  if (first > last) return null;
+  const prefix = sortKeyPrefixes.usageHour;
+  return [`${prefix}${toIsoHour(first)}`, `${prefix}${toIsoHour(last)}${ABOVE_SEPARATOR}`];
+};
 
 /** Sorts the due list by time, then id, so equal times still come back in a stable order. */
 export const outboxDueSortKey = (nextAttemptAtEpochMs: number, id: string): string =>
-  `${paddedEpochMs(nextAttemptAtEpochMs)}#${id}`;
+  `${padded(nextAttemptAtEpochMs)}#${id}`;
 
 /** Every due-list sort key of a message due at or before `epochMs` sorts below this. */
-export const outboxDueBefore = (epochMs: number): string => paddedEpochMs(epochMs + 1);
+export const outboxDueBefore = (epochMs: number): string => padded(epochMs + 1);
 
 export const unsentSortKey = (key: UsageHourKey): string =>
   `${toIsoHour(key.hourStartEpochMs)}#${key.entitlementId}`;
@@ -124,7 +196,18 @@ const record = (entity: string, key: TableKey, data: object, extra: Item = {}): 
 });
 
 export const accountToItem = (account: Account): Item =>
-  record('account', accountKey(account), account);
+  record(
+    'account',
+    accountKey(account),
+    account,
+    // A Put replaces the whole item, so an account that loses its tenant leaves gsi2.
+    account.tenant === null
+      ? {}
+      : {
+          [INDEXES.byTenant.pk]: partitions.ofTenant(account.tenant.tenantId),
+          [INDEXES.byTenant.sk]: `${sortKeyPrefixes.account}${account.cloud}#${account.id}`,
+        },
+  );
 
 export const accountFromItem = (item: Item): Account =>
   withoutAdapterAttributes(item) as unknown as Account;
@@ -140,8 +223,9 @@ export const entitlementToItem = (entitlement: Entitlement): Item =>
     ...(entitlement.tenantId === null
       ? {}
       : {
-          [INDEXES.byTenant.pk]: partitions.entitlementsOfTenant(entitlement.tenantId),
-          [INDEXES.byTenant.sk]: `ENT#${entitlement.cloud}#${entitlement.id}`,
+          [INDEXES.byTenant.pk]: partitions.ofTenant(entitlement.tenantId),
+          [INDEXES.byTenant.sk]:
+            `${sortKeyPrefixes.entitlement}${entitlement.cloud}#${entitlement.id}`,
         }),
     [INDEXES.lists.pk]: partitions.entitlementsInStatus(entitlement.status),
     [INDEXES.lists.sk]: `ENT#${entitlement.cloud}#${entitlement.id}`,
@@ -164,15 +248,69 @@ export const eventFromItem = (item: Item): EventRecord =>
     expiresAtEpochSeconds: item[TTL_ATTRIBUTE],
   }) as unknown as EventRecord;
 
-/** A new outbox row is on the due list from the start. */
-export const outboxToItem = (message: OutboxMessage): Item =>
-  record('outbox', outboxKey(message.id), message, {
-    [INDEXES.lists.pk]: partitions.outboxDue,
-    [INDEXES.lists.sk]: outboxDueSortKey(message.nextAttemptAtEpochMs, message.id),
-  });
+/** A string set: `ADD` unites it atomically with a retry's endpoints. Absent while empty. */
+export const DELIVERED_TO_ATTRIBUTE = 'deliveredTo';
 
-export const outboxFromItem = (item: Item): OutboxMessage =>
-  withoutAdapterAttributes(item) as unknown as OutboxMessage;
+/** The index keys a pending message has, and loses once delivered or failed. */
+export const pendingOutboxIndexKeys = (
+  message: Pick<
+    OutboxMessage,
+    'id' | 'cloud' | 'accountId' | 'entitlementId' | 'occurredAtEpochMs'
+  >,
+  nextAttemptAtEpochMs: number,
+): Item => ({
+  [INDEXES.byAccount.pk]: partitions.pendingOutboxOf(outboxOrderingKey(message)),
+  [INDEXES.byAccount.sk]: outboxTimeSortKey(message),
+  [INDEXES.lists.pk]: partitions.outboxDue,
+  [INDEXES.lists.sk]: outboxDueSortKey(nextAttemptAtEpochMs, message.id),
+});
+
+/** A message is listed by time for good, and on the due and ordering lists while pending. */
+export const outboxToItem = (message: OutboxMessage): Item => {
+  const { deliveredTo, ...rest } = message;
+  return record('outbox', outboxKey(message.id), rest, {
+    ...(deliveredTo.length === 0 ? {} : { [DELIVERED_TO_ATTRIBUTE]: new Set(deliveredTo) }),
+    [INDEXES.byTenant.pk]: partitions.outboxByTime,
+    [INDEXES.byTenant.sk]: outboxTimeSortKey(message),
+    ...(message.status === 'pending'
+      ? pendingOutboxIndexKeys(message, message.nextAttemptAtEpochMs)
+      : {}),
+  });
+};
+
+/** Sorted, so that both the set and a list (however written) read back the same way. */
+const deliveredToOf = (value: unknown): string[] => {
+  const ids = value instanceof Set || Array.isArray(value) ? [...(value as Iterable<unknown>)] : [];
+  return [...new Set(ids.filter((id): id is string => typeof id === 'string'))].sort();
+};
+
+/**
+ * Rows written before messages had a status are pending exactly while they are on the due
+ * list, and delivered otherwise (acking was the only way off it).
+ */
+export const outboxFromItem = (item: Item): OutboxMessage => {
+  const { [DELIVERED_TO_ATTRIBUTE]: deliveredTo, ...rest } = withoutAdapterAttributes(item);
+  return {
+    ...rest,
+    status: (item.status ??
+      (item[INDEXES.lists.pk] === partitions.outboxDue ? 'pending' : 'delivered')) as OutboxStatus,
+    deliveredTo: deliveredToOf(deliveredTo),
+  } as unknown as OutboxMessage;
+};
+
+/** The expiry lives once, in the TTL attribute, as for event records. */
+export const deliveryAttemptToItem = (attempt: DeliveryAttempt): Item => {
+  const { expiresAtEpochSeconds, ...rest } = attempt;
+  return record('delivery-attempt', deliveryAttemptKey(attempt), rest, {
+    [TTL_ATTRIBUTE]: expiresAtEpochSeconds,
+  });
+};
+
+export const deliveryAttemptFromItem = (item: Item): DeliveryAttempt =>
+  ({
+    ...withoutAdapterAttributes(item),
+    expiresAtEpochSeconds: item[TTL_ATTRIBUTE],
+  }) as unknown as DeliveryAttempt;
 
 /** Usage hours are built by UpdateItem (`ADD quantity`), never from a whole record. */
 export const USAGE_HOUR_ENTITY = 'usage-hour';

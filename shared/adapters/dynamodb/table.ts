@@ -5,42 +5,63 @@
  * listing, so every index is sparse.
  *
  * entity       pk / sk                          index keys (pk / sk)
- * account      ACCT#<cloud>#<id> / ACCT         none
+ * account      ACCT#<cloud>#<id> / ACCT         gsi2 TENANT#<tenantId> / ACCT#<cloud>#<id>
+ *                                                    (only while a tenant is linked)
  * entitlement  ENT#<cloud>#<id> / ENT           gsi1 ACCT#<cloud>#<accountId> / ENT#<id>
  *                                               gsi2 TENANT#<tenantId> / ENT#<cloud>#<id>
  *                                                    (only while a tenant is linked)
  *                                               gsi3 ENTSTATUS#<status> / ENT#<cloud>#<id>
  * event        EVT#<cloud>#<eventId> / EVT      none; TTL expiresAt
- * outbox       OUT#<id> / OUT                   gsi3 OUTBOX#DUE / <nextAttemptAtEpochMs as 16
- *                                                    digits>#<id> (removed on ack)
+ * outbox       OUT#<id> / OUT                   gsi1 OUTORD#<orderingKey> / <occurredAtEpochMs
+ *                                                    as 16 digits>#<id> (only while pending)
+ *                                               gsi2 OUTBOX / <occurredAtEpochMs as 16
+ *                                                    digits>#<id>
+ *                                               gsi3 OUTBOX#DUE / <nextAttemptAtEpochMs as 16
+ *                                                    digits>#<id> (only while pending)
+ * delivery     OUT#<messageId>                  none; TTL expiresAt
+ *   attempt    / DLV#<atEpochMs as 16 digits>#<attempt as 16 digits>#<endpointId>
  * usage hour   USAGE#<cloud>#<entitlementId>    gsi3 UNSENT#<cloud> / <isoHour>#<entitlementId>
  *              / HOUR#<isoHour>#<dimension>          (removed once sent or rejected)
  * usage id     USAGEID#<usageId> / USAGEID      none; TTL expiresAt
  *
- * `expiresAt` (epoch seconds) is the table's TTL attribute: event records and usage-id
- * markers carry it, and DynamoDB deletes them some time after it passes.
+ * `expiresAt` (epoch seconds) is the table's TTL attribute: event records, delivery attempts
+ * and usage-id markers carry it, and DynamoDB deletes them some time after it passes.
  *
  * A usage hour with tagged usage also holds, per tag set, `alloc_<id>` (its total) and
- * `allocTags_<id>` (its tags), and `allocSets` (how many sets): see `items.ts`.
+ * `allocTags_<id>` (its tags), and `allocSets` (how many sets): see `items.ts`. An outbox
+ * message keeps `deliveredTo` as a string set (absent while empty), so that a retry adds its
+ * endpoints with one atomic `ADD` rather than a read and a write.
  *
- * - gsi1 lists an account's entitlements (`listEntitlements` by account).
- * - gsi2 lists a tenant's entitlements across clouds.
+ * - gsi1 lists an account's entitlements (`listEntitlements` by account) and the pending
+ *   messages of one ordering key (`listOutbox` by ordering).
+ * - gsi2 lists a tenant's entitlements and accounts across clouds, and every outbox message
+ *   by time (`listOutbox` by time). A tenant's partition holds both kinds, so each listing
+ *   reads only its sort-key prefix (`ENT#`, `ACCT#`).
  * - gsi3 is overloaded with the three work lists: entitlements by status, the outbox due list
  *   (claimers read it oldest first) and the unsent usage hours (the sender reads it oldest
- *   first). Their partition values never collide because each starts with its own prefix.
+ *   first).
+ * - Partition values of one index never collide because each starts with its own prefix.
+ * - A message's delivery log sits in the message's own partition (`OUT#<id>`), and an
+ *   entitlement's usage hours in theirs (`USAGE#...`): both listings are base-table queries on
+ *   a sort-key range, strongly consistent, with no index to pay for.
  *
  * Why these shapes:
  * - Ids are opaque and may contain `#`; every key attribute holds at most one free-form id,
- *   after fixed prefixes (cloud names and ISO hours have no `#` and a fixed shape), so no two
- *   records share a key. gsi3's usage sort key may repeat across dimensions; index sort keys
- *   need not be unique and paging still resumes exactly, from the base-table keys.
+ *   after fixed prefixes (cloud names, ISO hours and padded numbers have no `#` and a fixed
+ *   shape), so no two records share a key. An ordering key (see `outboxOrderingKey`) is one id
+ *   behind fixed words as well. gsi3's usage sort key may repeat across dimensions; index sort
+ *   keys need not be unique and paging still resumes exactly, from the base-table keys.
  * - The usage index sort key leaves out the dimension: an entitlement id and a dimension can
  *   each be 512 bytes and an index sort key holds at most 1,024.
  * - The outbox due list and the unsent list are one partition each. Both hold only pending
  *   work (acked messages and sent hours leave), which stays small for a marketplace
  *   connector; shard the partition value if that ever changes.
+ * - The outbox by time is one partition too, and it keeps every message. Writes to it come
+ *   at the pace of marketplace changes (a few a minute for a busy listing, far below the
+ *   1,000 writes a second one partition takes); an index partition has no size limit (the
+ *   10 GB item-collection limit binds only tables with local secondary indexes), and readers
+ *   only ever query it by a time range. Shard it by day if writes ever come near that rate.
  * - All indexes project every attribute, so a listing needs no second read.
- * - Accounts are not indexed by tenant: no port method reads them that way.
  */
 import {
   CreateTableCommand,
@@ -59,6 +80,11 @@ export const INDEXES = {
   lists: { name: 'gsi3', pk: 'gsi3pk', sk: 'gsi3sk' },
 } as const;
 export type IndexSpec = (typeof INDEXES)[keyof typeof INDEXES];
+
+/** The table's own key, for listings that query the base table rather than an index. */
+export const BASE_TABLE = { name: undefined, pk: 'pk', sk: 'sk' } as const;
+/** Where a listing reads: an index, or the table itself. */
+export type KeySpec = IndexSpec | typeof BASE_TABLE;
 
 const INDEX_LIST: readonly IndexSpec[] = Object.values(INDEXES);
 
@@ -87,7 +113,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /**
  * Creates the table (or finds it already there), waits until it and its indexes are ACTIVE,
- * and turns on TTL for event records and usage-id markers.
+ * and turns on TTL for event records, delivery attempts and usage-id markers.
  *
  * @returns whether the table was created now (false: it already existed).
  */

@@ -11,10 +11,11 @@ import {
   MAX_PAGE_LIMIT,
   MAX_USAGE_QUANTITY,
 } from '../../domain/limits';
-import { CLOUDS, ENTITLEMENT_STATUSES } from '../../domain/model';
+import { CLOUDS, ENTITLEMENT_STATUSES, OutboxStatus } from '../../domain/model';
 import type {
   Account,
   Cloud,
+  DeliveryAttempt,
   Entitlement,
   EntitlementStatus,
   EventRecord,
@@ -25,7 +26,14 @@ import type {
 import type { Decision } from '../../domain/decision';
 import { isHourStart } from '../../domain/time';
 import { assertTags } from '../../domain/usage-allocations';
-import type { EntitlementQuery, PageRequest, UsageIngest } from '../../ports/store';
+import type {
+  EntitlementQuery,
+  OutboxClaim,
+  OutboxQuery,
+  PageRequest,
+  UsageHourQuery,
+  UsageIngest,
+} from '../../ports/store';
 
 /** DynamoDB refuses a transaction of more than 100 items. */
 export const MAX_TRANSACTION_ITEMS = 100;
@@ -97,10 +105,33 @@ const validateEvent = (event: EventRecord, path = 'event'): void => {
   assertItemSize(event, path);
 };
 
+const OUTBOX_STATUSES: readonly string[] = Object.values(OutboxStatus);
+
+/** Endpoint ids: each a key, together small enough to fit the message's item. */
+export const validateDeliveredTo = (value: unknown, path: string): readonly string[] => {
+  if (!Array.isArray(value)) {
+    throw new ValidationError(`${path} must be a list of endpoint ids`, { path });
+  }
+  value.forEach((id, index) => assertKey(id, `${path}[${index}]`));
+  assertItemSize(value, path);
+  return value as readonly string[];
+};
+
 const validateOutboxMessage = (message: OutboxMessage, path: string): void => {
   assertKey(message.id, `${path}.id`);
+  // These, with the id, end up in the ordering and time index keys.
+  assertCloud(message.cloud, `${path}.cloud`);
+  if (message.accountId !== null) assertKey(message.accountId, `${path}.accountId`);
+  if (message.entitlementId !== null) assertKey(message.entitlementId, `${path}.entitlementId`);
+  assertEpochMs(message.occurredAtEpochMs, `${path}.occurredAtEpochMs`);
   assertEpochMs(message.nextAttemptAtEpochMs, `${path}.nextAttemptAtEpochMs`);
   assertInteger(message.attempts, `${path}.attempts`, 0, Number.MAX_SAFE_INTEGER - 1);
+  if (!OUTBOX_STATUSES.includes(message.status)) {
+    throw new ValidationError(`${path}.status must be one of ${OUTBOX_STATUSES.join(', ')}`, {
+      path: `${path}.status`,
+    });
+  }
+  validateDeliveredTo(message.deliveredTo, `${path}.deliveredTo`);
   assertItemSize(message, path);
 };
 
@@ -202,21 +233,120 @@ export const validateEntitlementQuery = (query: EntitlementQuery): void => {
   }
 };
 
-export const validateOutboxClaim = (claim: {
-  nowEpochMs: number;
-  limit: number;
-  leaseMs: number;
-}): void => {
+export const validateOutboxClaim = (claim: OutboxClaim): void => {
   assertEpochMs(claim.nowEpochMs, 'nowEpochMs');
   assertInteger(claim.limit, 'limit', 1, MAX_PAGE_LIMIT);
   assertInteger(claim.leaseMs, 'leaseMs', 0, MAX_EPOCH_MS - claim.nowEpochMs);
+  if (claim.ids === undefined) return;
+  if (!Array.isArray(claim.ids) || claim.ids.length > MAX_PAGE_LIMIT) {
+    throw new ValidationError(`ids must be a list of at most ${MAX_PAGE_LIMIT} message ids`, {
+      path: 'ids',
+    });
+  }
+  claim.ids.forEach((id, index) => assertKey(id, `ids[${index}]`));
 };
 
-export const validateOutboxRetry = (id: string, atEpochMs: number, lastError: string): void => {
-  assertKey(id, 'id');
-  assertEpochMs(atEpochMs, 'atEpochMs');
+const assertLastError = (lastError: unknown): void => {
   if (typeof lastError !== 'string') {
     throw new ValidationError('lastError must be a string', { path: 'lastError' });
   }
   assertItemSize(lastError, 'lastError');
+};
+
+export const validateOutboxRetry = (
+  id: string,
+  atEpochMs: number,
+  lastError: string,
+  deliveredTo: readonly string[],
+): void => {
+  assertKey(id, 'id');
+  assertEpochMs(atEpochMs, 'atEpochMs');
+  assertLastError(lastError);
+  validateDeliveredTo(deliveredTo, 'deliveredTo');
+};
+
+export const validateOutboxFailure = (
+  id: string,
+  lastError: string,
+  deliveredTo: readonly string[],
+): void => {
+  assertKey(id, 'id');
+  assertLastError(lastError);
+  validateDeliveredTo(deliveredTo, 'deliveredTo');
+};
+
+/**
+ * An ordering key as `outboxOrderingKey` makes it: fixed words around one id, which must be a
+ * key like any other (it ends up in an index partition value).
+ */
+const ORDERING_KEY = new RegExp(
+  `^(?:(?:${CLOUDS.join('|')}):(?:entitlement|account):|message:)(.*)$`,
+  's',
+);
+
+export const assertOrderingKey = (value: unknown, path: string): string => {
+  const id = typeof value === 'string' ? ORDERING_KEY.exec(value)?.[1] : undefined;
+  if (id === undefined) {
+    throw new ValidationError(`${path} must be an outbox ordering key`, { path });
+  }
+  assertKey(id, path);
+  return value as string;
+};
+
+export const validateOutboxQuery = (query: OutboxQuery): void => {
+  switch (query?.by) {
+    case 'time':
+      assertEpochMs(query.fromEpochMs, 'query.fromEpochMs');
+      assertEpochMs(query.toEpochMs, 'query.toEpochMs');
+      return;
+    case 'ordering':
+      assertOrderingKey(query.orderingKey, 'query.orderingKey');
+      return;
+    default:
+      throw new ValidationError('query.by must be time or ordering', { path: 'query.by' });
+  }
+};
+
+export const validateTenantQuery = (query: { by: 'tenant'; tenantId: string }): void => {
+  if (query?.by !== 'tenant') {
+    throw new ValidationError('query.by must be tenant', { path: 'query.by' });
+  }
+  assertKey(query.tenantId, 'query.tenantId');
+};
+
+export const validateUsageHourQuery = (query: UsageHourQuery): void => {
+  assertCloud(query?.cloud, 'query.cloud');
+  assertKey(query.entitlementId, 'query.entitlementId');
+  assertEpochMs(query.fromEpochMs, 'query.fromEpochMs');
+  assertEpochMs(query.toEpochMs, 'query.toEpochMs');
+};
+
+/** HTTP status codes are three digits. */
+const MAX_STATUS_CODE = 999;
+
+export const validateDeliveryAttempt = (attempt: DeliveryAttempt): void => {
+  assertKey(attempt?.messageId, 'attempt.messageId');
+  assertKey(attempt.endpointId, 'attempt.endpointId');
+  // Both are padded to 16 digits in the sort key.
+  assertInteger(attempt.attempt, 'attempt.attempt', 0, Number.MAX_SAFE_INTEGER);
+  assertEpochMs(attempt.atEpochMs, 'attempt.atEpochMs');
+  if (attempt.statusCode !== null) {
+    assertInteger(attempt.statusCode, 'attempt.statusCode', 0, MAX_STATUS_CODE);
+  }
+  assertInteger(attempt.latencyMs, 'attempt.latencyMs', 0, Number.MAX_SAFE_INTEGER);
+  if (attempt.outcome !== 'delivered' && attempt.outcome !== 'failed') {
+    throw new ValidationError('attempt.outcome must be delivered or failed', {
+      path: 'attempt.outcome',
+    });
+  }
+  if (attempt.error !== null && typeof attempt.error !== 'string') {
+    throw new ValidationError('attempt.error must be a string or null', { path: 'attempt.error' });
+  }
+  assertInteger(
+    attempt.expiresAtEpochSeconds,
+    'attempt.expiresAtEpochSeconds',
+    0,
+    Number.MAX_SAFE_INTEGER,
+  );
+  assertItemSize(attempt, 'attempt');
 };

@@ -30,9 +30,11 @@ const ascending = (...fieldPaths: string[]) =>
 
 /**
  * Everything the store needs beyond Firestore's automatic single-field indexes, for the
- * collection prefix the store was created with. The claim query (`outbox.dueAtEpochMs`) and the
- * unsent-hours query (`usageHours.unsentKey`) range over one field each, so the automatic
- * indexes serve them; only the entitlement listings, equality plus order, need composites.
+ * collection prefix the store was created with. The claim query (`outbox.dueAtEpochMs`), the
+ * unsent-hours query (`usageHours.unsentKey`), the outbox by time (`outbox.timeKey`) and a
+ * message's delivery log (`deliveries.sortKey`, a subcollection) range over one field each, so
+ * the automatic indexes serve them; the listings that filter by equality and order by another
+ * field need composites.
  */
 export const firestoreIndexes = (collectionPrefix = ''): FirestoreIndexes => {
   const c = collectionsFor(collectionPrefix);
@@ -56,6 +58,24 @@ export const firestoreIndexes = (collectionPrefix = ''): FirestoreIndexes => {
         fields: ascending('status', 'sortKey'),
         usedBy: "listEntitlements({ by: 'status' })",
       },
+      {
+        collection: c.accounts,
+        queryScope: 'COLLECTION',
+        fields: ascending('tenantId', 'sortKey'),
+        usedBy: "listAccounts({ by: 'tenant' })",
+      },
+      {
+        collection: c.usageHours,
+        queryScope: 'COLLECTION',
+        fields: ascending('cloud', 'entitlementId', 'hourKey'),
+        usedBy: 'listUsageHours',
+      },
+      {
+        collection: c.outbox,
+        queryScope: 'COLLECTION',
+        fields: ascending('pendingOrderingKey', 'timeKey'),
+        usedBy: "listOutbox({ by: 'ordering' })",
+      },
     ],
     fieldOverrides: [
       {
@@ -71,6 +91,14 @@ export const firestoreIndexes = (collectionPrefix = ''): FirestoreIndexes => {
         ttl: true,
         indexed: false,
         why: 'usage ids are forgotten after the dedupe window',
+      },
+      {
+        // A collection group: the setting covers the log under every outbox message.
+        collection: c.deliveryAttempts,
+        field: 'expiresAt',
+        ttl: true,
+        indexed: false,
+        why: 'delivery attempts expire with the delivery log',
       },
       ...[
         [c.accounts, 'snapshot.dataJson'],

@@ -5,17 +5,20 @@ import type {
   AccountRef,
   Cloud,
   ContractQuantity,
+  DeliveryAttempt,
   Entitlement,
   EntitlementRef,
   EventRecord,
   MarketplaceSnapshot,
   Offer,
   OutboxMessage,
+  OutboxStatus,
   PersonalData,
   UsageAnswer,
   UsageHour,
   UsageHourKey,
 } from '../../domain/model';
+import { outboxOrderingKey } from '../../domain/model';
 import { toIsoHour } from '../../domain/time';
 import { allocationsOf } from '../../domain/usage-allocations';
 
@@ -37,10 +40,12 @@ export interface Collections {
   readonly events: string;
   readonly outbox: string;
   readonly usageHours: string;
-  /** Subcollection of each usage hour document. */
+  /** One document per usage id counted, in whatever hour. */
   readonly usageIds: string;
   /** One document per sealed hour, under the hour's id. */
   readonly usageSeals: string;
+  /** Subcollection of each outbox message document: its delivery log. */
+  readonly deliveryAttempts: string;
 }
 
 export const collectionsFor = (prefix: string): Collections => ({
@@ -51,6 +56,7 @@ export const collectionsFor = (prefix: string): Collections => ({
   usageHours: `${prefix}usageHours`,
   usageIds: `${prefix}usageIds`,
   usageSeals: `${prefix}usageSeals`,
+  deliveryAttempts: `${prefix}deliveries`,
 });
 
 /**
@@ -70,10 +76,67 @@ export const usageHourDocId = (key: UsageHourKey): string =>
   `${key.cloud}:${encodeKey(key.entitlementId)}:${encodeKey(key.dimension)}:${toIsoHour(key.hourStartEpochMs)}`;
 export const usageIdDocId = (usageId: string): string => encodeKey(usageId);
 
+/** Widest zero-padded epoch ms; 16 digits cover every safe integer. */
+const EPOCH_MS_DIGITS = 16;
+/** Non-negative safe integers (epoch ms, attempt numbers), zero-padded so they sort as text. */
+const padded = (value: number): string => String(value).padStart(EPOCH_MS_DIGITS, '0');
+
 /**
- * Listing order of entitlements: unique and never changing for a given entitlement, so keyset
- * paging neither skips nor repeats while statuses and tenants move. The cloud has no `|`, so the
- * first `|` splits the pair and distinct pairs never collide.
+ * Follows `|` in code order: appended to a key's fixed-width head, it sorts above every key
+ * that continues that head with `|` and below every key with a larger head.
+ */
+const ABOVE_SEPARATOR = '}';
+
+/**
+ * Where an attempt sits in its message's log, which is also its document id (encoded): oldest
+ * first, and one entry per (time, attempt, endpoint). The endpoint id is the one free-form
+ * part, so it comes last and the pair cannot collide.
+ */
+export const deliveryAttemptSortKey = (
+  attempt: Pick<DeliveryAttempt, 'atEpochMs' | 'attempt' | 'endpointId'>,
+): string => `${padded(attempt.atEpochMs)}|${padded(attempt.attempt)}|${attempt.endpointId}`;
+export const deliveryAttemptDocId = (
+  attempt: Pick<DeliveryAttempt, 'atEpochMs' | 'attempt' | 'endpointId'>,
+): string =>
+  `${padded(attempt.atEpochMs)}:${padded(attempt.attempt)}:${encodeKey(attempt.endpointId)}`;
+
+/**
+ * Listing order of the outbox by time and of a key's pending messages: occurrence time, then
+ * id. Unique, since the time has a fixed width.
+ */
+export const outboxTimeKey = (message: Pick<OutboxMessage, 'occurredAtEpochMs' | 'id'>): string =>
+  `${padded(message.occurredAtEpochMs)}|${message.id}`;
+
+/** Time keys of messages that occurred in `[fromEpochMs, toEpochMs)`: `>= low`, `< high`. */
+export const outboxTimeBounds = (
+  fromEpochMs: number,
+  toEpochMs: number,
+): { low: string; high: string } => ({ low: padded(fromEpochMs), high: padded(toEpochMs) });
+
+/**
+ * Listing order of one entitlement's hours: the ISO hour (fixed width), then the dimension, so
+ * unique among them.
+ */
+export const usageHourSortKey = (key: Pick<UsageHourKey, 'hourStartEpochMs' | 'dimension'>) =>
+  `${toIsoHour(key.hourStartEpochMs)}|${key.dimension}`;
+
+/**
+ * Hour keys of the hours that start from `firstHourStart` to `lastHourStart`, both hour
+ * starts: `>= low`, `< high`.
+ */
+export const usageHourBounds = (
+  firstHourStart: number,
+  lastHourStart: number,
+): { low: string; high: string } => ({
+  low: toIsoHour(firstHourStart),
+  high: `${toIsoHour(lastHourStart)}${ABOVE_SEPARATOR}`,
+});
+
+/**
+ * Listing order of entitlements (and of accounts, whose keys have the same shape): unique and
+ * never changing for a given record, so keyset paging neither skips nor repeats while statuses
+ * and tenants move. The cloud has no `|`, so the first `|` splits the pair and distinct pairs
+ * never collide.
  */
 export const entitlementSortKey = (ref: EntitlementRef): string => `${ref.cloud}|${ref.id}`;
 
@@ -119,6 +182,10 @@ const personalFromDoc = (doc: DocumentData | null | undefined): PersonalData | n
   return personal;
 };
 
+/**
+ * `tenantId` copies `tenant.tenantId` to the top level, where the in-process emulator can
+ * filter on it (it reads no nested field paths); `sortKey` orders the tenant's accounts.
+ */
 export const accountToDoc = (account: Account): DocumentData => ({
   cloud: account.cloud,
   id: account.id,
@@ -132,6 +199,8 @@ export const accountToDoc = (account: Account): DocumentData => ({
   version: account.version,
   createdAtEpochMs: account.createdAtEpochMs,
   updatedAtEpochMs: account.updatedAtEpochMs,
+  tenantId: account.tenant?.tenantId ?? null,
+  sortKey: entitlementSortKey(account),
 });
 
 export const accountFromDoc = (doc: DocumentData): Account => ({
@@ -257,25 +326,44 @@ export const eventFromDoc = (doc: DocumentData): EventRecord => ({
 });
 
 /**
- * `dueAtEpochMs` mirrors `nextAttemptAtEpochMs` while the message waits for delivery and is null
- * once acked: the claim query ranges over it alone, so acked messages drop out of the scan.
+ * While a message is pending, `dueAtEpochMs` mirrors `nextAttemptAtEpochMs` and
+ * `pendingOrderingKey` holds its ordering key; both are null otherwise, so the claim query
+ * (a range over `dueAtEpochMs` alone) and the ordering listing see pending messages only.
+ * `timeKey` orders the outbox by time, whatever the status.
  */
-export const outboxToDoc = (message: OutboxMessage): DocumentData => ({
-  id: message.id,
-  type: message.type,
-  version: message.version,
-  cloud: message.cloud,
-  accountId: message.accountId,
-  entitlementId: message.entitlementId,
-  tenantId: message.tenantId,
-  occurredAtEpochMs: message.occurredAtEpochMs,
-  dataJson: toJson(message.data),
-  attempts: message.attempts,
-  nextAttemptAtEpochMs: message.nextAttemptAtEpochMs,
-  lastError: message.lastError,
-  dueAtEpochMs: message.nextAttemptAtEpochMs,
-});
+export const outboxToDoc = (message: OutboxMessage): DocumentData => {
+  const pending = message.status === 'pending';
+  return {
+    id: message.id,
+    type: message.type,
+    version: message.version,
+    cloud: message.cloud,
+    accountId: message.accountId,
+    entitlementId: message.entitlementId,
+    tenantId: message.tenantId,
+    occurredAtEpochMs: message.occurredAtEpochMs,
+    dataJson: toJson(message.data),
+    attempts: message.attempts,
+    nextAttemptAtEpochMs: message.nextAttemptAtEpochMs,
+    lastError: message.lastError,
+    status: message.status,
+    deliveredTo: deliveredToOf(message.deliveredTo),
+    dueAtEpochMs: pending ? message.nextAttemptAtEpochMs : null,
+    pendingOrderingKey: pending ? outboxOrderingKey(message) : null,
+    timeKey: outboxTimeKey(message),
+  };
+};
 
+/** A set: each endpoint once, sorted, so that every write and read agree on one form. */
+export const deliveredToOf = (ids: unknown): string[] =>
+  Array.isArray(ids)
+    ? [...new Set(ids.filter((id): id is string => typeof id === 'string'))].sort()
+    : [];
+
+/**
+ * Documents written before messages had a status are pending exactly while they are due
+ * (acking was the only way out), and delivered otherwise.
+ */
 export const outboxFromDoc = (doc: DocumentData): OutboxMessage => ({
   id: doc.id as string,
   type: doc.type as string,
@@ -289,6 +377,35 @@ export const outboxFromDoc = (doc: DocumentData): OutboxMessage => ({
   attempts: doc.attempts as number,
   nextAttemptAtEpochMs: doc.nextAttemptAtEpochMs as number,
   lastError: (doc.lastError ?? null) as string | null,
+  status: (doc.status ??
+    (typeof doc.dueAtEpochMs === 'number' ? 'pending' : 'delivered')) as OutboxStatus,
+  deliveredTo: deliveredToOf(doc.deliveredTo),
+});
+
+/** The expiry is a Timestamp for the TTL policy, as for event records. */
+export const deliveryAttemptToDoc = (attempt: DeliveryAttempt): DocumentData => ({
+  messageId: attempt.messageId,
+  endpointId: attempt.endpointId,
+  attempt: attempt.attempt,
+  atEpochMs: attempt.atEpochMs,
+  statusCode: attempt.statusCode,
+  latencyMs: attempt.latencyMs,
+  outcome: attempt.outcome,
+  error: attempt.error,
+  expiresAt: new Timestamp(attempt.expiresAtEpochSeconds, 0),
+  sortKey: deliveryAttemptSortKey(attempt),
+});
+
+export const deliveryAttemptFromDoc = (doc: DocumentData): DeliveryAttempt => ({
+  messageId: doc.messageId as string,
+  endpointId: doc.endpointId as string,
+  attempt: doc.attempt as number,
+  atEpochMs: doc.atEpochMs as number,
+  statusCode: (doc.statusCode ?? null) as number | null,
+  latencyMs: doc.latencyMs as number,
+  outcome: doc.outcome as DeliveryAttempt['outcome'],
+  error: (doc.error ?? null) as string | null,
+  expiresAtEpochSeconds: (doc.expiresAt as Timestamp).seconds,
 });
 
 const answerToDoc = (answer: UsageAnswer | null): DocumentData | null =>
@@ -311,7 +428,10 @@ const answerFromDoc = (doc: DocumentData | null | undefined): UsageAnswer | null
       }
     : null;
 
-/** The fields of an open hour; `quantity` is given so that it can be an increment. */
+/**
+ * The fields of an open hour; `quantity` is given so that it can be an increment. `hourKey`
+ * orders an entitlement's hours (see `usageHourSortKey`).
+ */
 export const newUsageHourDoc = (
   key: UsageHourKey,
   quantity: number | FieldValue,
@@ -327,6 +447,7 @@ export const newUsageHourDoc = (
   answer: null,
   updatedAtEpochMs: nowEpochMs,
   unsentKey: unsentKey(key),
+  hourKey: usageHourSortKey(key),
 });
 
 /** The fields `sealUsageHour` and `markUsageHour` change. */

@@ -3,7 +3,15 @@ import { Timestamp } from '@google-cloud/firestore';
 import type { Firestore } from '@google-cloud/firestore';
 import { StoreUnavailableError, ValidationError } from '../../domain/errors';
 import type { Store } from '../../ports/store';
-import { aDecision, anEntitlement, anEventRecord, anOutboxMessage, T0 } from '../../test/builders';
+import { outboxOrderingKey } from '../../domain/model';
+import {
+  aDecision,
+  aDeliveryAttempt,
+  anEntitlement,
+  anEventRecord,
+  anOutboxMessage,
+  T0,
+} from '../../test/builders';
 import { describeStoreContract } from '../../test/store-contract';
 import { firestoreEmulator, uniqueName } from '../../../test/engines/engines';
 import { firestoreStoreUnderTest } from '../../../test/support/stores';
@@ -106,17 +114,83 @@ describe('Firestore store: adapter specifics', () => {
   });
 
   it('names the prefixed collections in the index list', () => {
-    expect(FIRESTORE_INDEXES.composite.every((i) => i.collection === 'entitlements')).toBe(true);
-    const prefixed = firestoreIndexes('mc_');
-    expect(prefixed.composite.map((i) => i.fields.map((f) => f.fieldPath))).toEqual([
-      ['cloud', 'accountId', 'sortKey'],
-      ['tenantId', 'sortKey'],
-      ['status', 'sortKey'],
+    expect(FIRESTORE_INDEXES.composite.map((i) => i.collection)).toEqual([
+      'entitlements',
+      'entitlements',
+      'entitlements',
+      'accounts',
+      'usageHours',
+      'outbox',
     ]);
+    const prefixed = firestoreIndexes('mc_');
+    expect(prefixed.composite.map((i) => [i.collection, i.fields.map((f) => f.fieldPath)])).toEqual(
+      [
+        ['mc_entitlements', ['cloud', 'accountId', 'sortKey']],
+        ['mc_entitlements', ['tenantId', 'sortKey']],
+        ['mc_entitlements', ['status', 'sortKey']],
+        ['mc_accounts', ['tenantId', 'sortKey']],
+        ['mc_usageHours', ['cloud', 'entitlementId', 'hourKey']],
+        ['mc_outbox', ['pendingOrderingKey', 'timeKey']],
+      ],
+    );
     expect(prefixed.fieldOverrides.filter((o) => o.ttl).map((o) => o.collection)).toEqual([
       'mc_events',
       'mc_usageIds',
+      'mc_deliveries',
     ]);
+  });
+
+  it('keeps the delivery log under its message, its expiry a Timestamp for the TTL policy', async () => {
+    const attempt = aDeliveryAttempt({ endpointId: 'https://vendor.example/hooks/a' });
+    await store.recordDeliveryAttempt(attempt);
+    const raw = await db
+      .collection(`${collectionPrefix}outbox`)
+      .doc(Buffer.from(attempt.messageId).toString('base64url'))
+      .collection(`${collectionPrefix}deliveries`)
+      .get();
+    expect(raw.docs).toHaveLength(1);
+    expect(raw.docs[0]?.get('expiresAt')).toBeInstanceOf(Timestamp);
+    expect((raw.docs[0]?.get('expiresAt') as Timestamp).seconds).toBe(
+      attempt.expiresAtEpochSeconds,
+    );
+    expect((await store.listDeliveryAttempts(attempt.messageId, { limit: 10 })).items).toEqual([
+      attempt,
+    ]);
+  });
+
+  it('reads a message stored before statuses: pending while due, delivered otherwise', async () => {
+    const { status: _status, deliveredTo: _deliveredTo, ...legacy } = anOutboxMessage();
+    const write = (id: string, due: boolean) =>
+      db
+        .collection(`${collectionPrefix}outbox`)
+        .doc(Buffer.from(id).toString('base64url'))
+        .set({
+          ...legacy,
+          id,
+          data: undefined,
+          dataJson: JSON.stringify(legacy.data),
+          dueAtEpochMs: due ? legacy.nextAttemptAtEpochMs : null,
+        });
+    const [pending, delivered] = [`out-${randomUUID()}`, `out-${randomUUID()}`];
+    await write(pending, true);
+    await write(delivered, false);
+    expect(await store.getOutboxMessage(pending)).toEqual({
+      ...legacy,
+      id: pending,
+      status: 'pending',
+      deliveredTo: [],
+    });
+    expect(await store.getOutboxMessage(delivered)).toMatchObject({
+      status: 'delivered',
+      deliveredTo: [],
+    });
+    // A replay puts it on every list it belongs to.
+    const replayed = await store.replayOutbox(delivered, T0 + 1);
+    const pendingOfKey = await store.listOutbox(
+      { by: 'ordering', orderingKey: outboxOrderingKey(replayed) },
+      { limit: 1_000 },
+    );
+    expect(pendingOfKey.items.map((m) => m.id)).toContain(delivered);
   });
 
   it('turns an unreachable engine into a retryable StoreUnavailableError with the cause', async () => {

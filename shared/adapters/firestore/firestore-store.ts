@@ -3,14 +3,19 @@
  *
  * Collections, each id behind the optional `collectionPrefix` (`b64` is base64url, see
  * `encodeKey`: ids such as AWS LicenseArns hold `/`, which a document id cannot):
- * - `accounts/<cloud>:<b64 id>`: the account as it is.
+ * - `accounts/<cloud>:<b64 id>`: the account as it is, plus `tenantId` (the linked tenant's id,
+ *   or null) and `sortKey` (`<cloud>|<id>`).
  * - `entitlements/<cloud>:<b64 id>`: the entitlement, plus `sortKey` (`<cloud>|<id>`).
  * - `events/<cloud>:<b64 eventId>`: the record, its expiry as an `expiresAt` Timestamp (TTL).
- * - `outbox/<b64 id>`: the message, plus `dueAtEpochMs` (null once acked; the doc stays as the
- *   delivery record).
+ * - `outbox/<b64 id>`: the message (the doc stays as the delivery record), plus `timeKey`
+ *   (`<occurredAtEpochMs, 16 digits>|<id>`) and, while it is pending, `dueAtEpochMs` and
+ *   `pendingOrderingKey` (both null once delivered or failed).
+ * - `outbox/<b64 id>/deliveries/<atEpochMs>:<attempt>:<b64 endpointId>` (16-digit numbers):
+ *   the message's delivery log, an entry per attempt and endpoint, plus `sortKey` and an
+ *   `expiresAt` Timestamp (TTL). A subcollection, so the log is one listing with no index.
  * - `usageHours/<cloud>:<b64 entitlementId>:<b64 dimension>:<ISO hour>`: the hour, plus
- *   `unsentKey` (null once sent or rejected) and, per tag set of its usage, `alloc_<id>` and
- *   `allocTags_<id>` (see `firestore-mappers.ts`).
+ *   `hourKey` (`<ISO hour>|<dimension>`), `unsentKey` (null once sent or rejected) and, per tag
+ *   set of its usage, `alloc_<id>` and `allocTags_<id>` (see `firestore-mappers.ts`).
  * - `usageIds/<b64 usageId>`: a usage id already counted (in whatever hour), with its quantity,
  *   the `attempt` that wrote it and an `expiresAt` Timestamp (TTL).
  * - `usageSeals/<the hour's id>`: exists once the hour is sealed. Adds read it instead of the
@@ -27,13 +32,25 @@
  *   (tenantId, sortKey).
  * - listEntitlements by status: `status == s && sortKey > after`, order by `sortKey`: composite
  *   (status, sortKey).
+ * - listAccounts by tenant: `tenantId == t && sortKey > after`, order by `sortKey`: composite
+ *   (tenantId, sortKey) on accounts.
+ * - listUsageHours: `cloud == c && entitlementId == e && hourKey >= <first ISO hour> (or
+ *   > after) && hourKey < <last ISO hour>}`, order by `hourKey`: composite (cloud,
+ *   entitlementId, hourKey).
  * - listUnsentUsageHours: `unsentKey > max(after, '<cloud>|') && unsentKey < '<cloud>|<ISO of the
  *   first hour not yet closed>'`, order by `unsentKey`: the automatic single-field index.
  * - claimOutbox: `dueAtEpochMs <= now`, order by `dueAtEpochMs`: the automatic single-field index.
+ *   A claim of given ids reads those documents instead.
+ * - listOutbox by time: `timeKey >= <from> (or > after) && timeKey < <to>`, order by `timeKey`:
+ *   the automatic single-field index.
+ * - listOutbox by ordering: `pendingOrderingKey == k && timeKey > after`, order by `timeKey`:
+ *   composite (pendingOrderingKey, timeKey).
+ * - listDeliveryAttempts: `sortKey > after` in the message's subcollection, order by `sortKey`:
+ *   the automatic single-field index.
  *
  * Paging is keyset (a range filter on the sort field) rather than query cursors: it is as cheap on
  * Firestore and it is what the in-process test emulator supports. Sort keys are explicit fields
- * because that emulator cannot order by document id either.
+ * because that emulator cannot order by document id, nor filter on a nested field, either.
  *
  * A write that needs the record absent is a bare `create()`, whose precondition says exactly that.
  * Every other write that depends on what is stored runs in a transaction that reads before it
@@ -67,11 +84,12 @@ import {
   MAX_PAGE_LIMIT,
   MAX_USAGE_QUANTITY,
 } from '../../domain/limits';
-import { CLOUDS, ENTITLEMENT_STATUSES } from '../../domain/model';
+import { CLOUDS, ENTITLEMENT_STATUSES, OutboxStatus, outboxOrderingKey } from '../../domain/model';
 import type {
   Account,
   AccountRef,
   Cloud,
+  DeliveryAttempt,
   Entitlement,
   EntitlementRef,
   OutboxMessage,
@@ -90,13 +108,25 @@ import {
 } from '../../domain/usage-allocations';
 import type { HourTagSets } from '../../domain/usage-allocations';
 import { assertDistinctTagSetIds, tagSetId } from '../usage/tag-set-id';
-import type { EntitlementQuery, Page, PageRequest, Store, UsageIngest } from '../../ports/store';
+import type {
+  EntitlementQuery,
+  OutboxQuery,
+  Page,
+  PageRequest,
+  Store,
+  UsageHourQuery,
+  UsageIngest,
+} from '../../ports/store';
 import {
   accountDocId,
   accountFromDoc,
   accountToDoc,
   allocationFields,
   collectionsFor,
+  deliveredToOf,
+  deliveryAttemptDocId,
+  deliveryAttemptFromDoc,
+  deliveryAttemptToDoc,
   entitlementDocId,
   entitlementFromDoc,
   entitlementToDoc,
@@ -106,8 +136,11 @@ import {
   newUsageHourDoc,
   outboxDocId,
   outboxFromDoc,
+  outboxTimeBounds,
+  outboxTimeKey,
   outboxToDoc,
   unsentKeyPrefix,
+  usageHourBounds,
   usageHourChangesToDoc,
   usageHourDocId,
   usageHourFromDoc,
@@ -219,12 +252,81 @@ const validateUsageKey = (key: UsageHourKey, path: string): void => {
 const validatePageLimit = (page: PageRequest): number =>
   assertInteger(page?.limit, 'page.limit', 1, MAX_PAGE_LIMIT);
 
+const OUTBOX_STATUSES = Object.values(OutboxStatus);
+
+/** Endpoint ids: each a key, together small enough to fit the message's document. */
+const validateDeliveredTo = (value: unknown, path: string): readonly string[] => {
+  if (!Array.isArray(value)) {
+    throw new ValidationError(`${path} must be a list of endpoint ids`, { path });
+  }
+  value.forEach((id, index) => assertStoreKey(id, `${path}[${index}]`));
+  assertItemSize(value, path);
+  return value as readonly string[];
+};
+
+const validateLastError = (lastError: unknown): void => {
+  if (typeof lastError !== 'string') {
+    throw new ValidationError('lastError must be a string', { path: 'lastError' });
+  }
+  assertItemSize(lastError, 'lastError');
+};
+
 const validateOutboxMessage = (message: OutboxMessage, path: string): void => {
   assertStoreKey(message.id, `${path}.id`);
   assertCloud(message.cloud, `${path}.cloud`);
+  // With the id, these make the ordering key and the time key.
+  assertNullableKey(message.accountId, `${path}.accountId`);
+  assertNullableKey(message.entitlementId, `${path}.entitlementId`);
+  assertEpochMs(message.occurredAtEpochMs, `${path}.occurredAtEpochMs`);
   assertInteger(message.attempts, `${path}.attempts`, 0, Number.MAX_SAFE_INTEGER);
   assertEpochMs(message.nextAttemptAtEpochMs, `${path}.nextAttemptAtEpochMs`);
+  assertOneOf(message.status, OUTBOX_STATUSES, `${path}.status`);
+  validateDeliveredTo(message.deliveredTo, `${path}.deliveredTo`);
   assertItemSize(message, path);
+};
+
+/**
+ * An ordering key as `outboxOrderingKey` makes it: fixed words around one id, which must be a
+ * key like any other.
+ */
+const ORDERING_KEY = new RegExp(
+  `^(?:(?:${CLOUDS.join('|')}):(?:entitlement|account):|message:)(.*)$`,
+  's',
+);
+
+const assertOrderingKey = (value: unknown, path: string): string => {
+  const id = typeof value === 'string' ? ORDERING_KEY.exec(value)?.[1] : undefined;
+  if (id === undefined) {
+    throw new ValidationError(`${path} must be an outbox ordering key`, { path });
+  }
+  assertStoreKey(id, path);
+  return value as string;
+};
+
+/** HTTP status codes are three digits. */
+const MAX_STATUS_CODE = 999;
+
+const validateDeliveryAttempt = (attempt: DeliveryAttempt): void => {
+  assertStoreKey(attempt?.messageId, 'attempt.messageId');
+  assertStoreKey(attempt.endpointId, 'attempt.endpointId');
+  // Both are padded to 16 digits in the document id.
+  assertInteger(attempt.attempt, 'attempt.attempt', 0, Number.MAX_SAFE_INTEGER);
+  assertEpochMs(attempt.atEpochMs, 'attempt.atEpochMs');
+  if (attempt.statusCode !== null) {
+    assertInteger(attempt.statusCode, 'attempt.statusCode', 0, MAX_STATUS_CODE);
+  }
+  assertInteger(attempt.latencyMs, 'attempt.latencyMs', 0, Number.MAX_SAFE_INTEGER);
+  assertOneOf(attempt.outcome, ['delivered', 'failed'] as const, 'attempt.outcome');
+  if (attempt.error !== null && typeof attempt.error !== 'string') {
+    throw new ValidationError('attempt.error must be a string or null', { path: 'attempt.error' });
+  }
+  assertInteger(
+    attempt.expiresAtEpochSeconds,
+    'attempt.expiresAtEpochSeconds',
+    0,
+    MAX_TIMESTAMP_SECONDS,
+  );
+  assertItemSize(attempt, 'attempt');
 };
 
 const validateDecision = (decision: Decision): void => {
@@ -282,7 +384,14 @@ interface CountedRecord {
   readonly path: string;
 }
 
-type Listing = 'entitlements' | 'usageHours';
+type Listing =
+  | 'entitlements'
+  | 'accounts'
+  | 'usageHours'
+  | 'entitlementHours'
+  | 'outboxByTime'
+  | 'outboxByOrdering'
+  | 'deliveryAttempts';
 
 /** Opaque to callers: base64url JSON naming the listing and the last sort key returned. */
 const encodeCursor = (listing: Listing, after: string): string =>
@@ -363,6 +472,8 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
   const usageHourRef = (key: UsageHourKey) => usageHours.doc(usageHourDocId(key));
   const usageSealRef = (key: UsageHourKey) => usageSeals.doc(usageHourDocId(key));
   const usageIds = db.collection(names.usageIds);
+  const deliveryAttemptsOf = (messageId: string) =>
+    outboxRef(messageId).collection(names.deliveryAttempts);
 
   const read = async <T>(ref: DocumentReference, fromDoc: (doc: DocumentData) => T) =>
     decode(await ref.get(), fromDoc);
@@ -542,6 +653,50 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
       return claimed;
     });
 
+  /** The documents among `ids` that are due, oldest first, read outside any transaction. */
+  const dueAmong = async (
+    ids: readonly string[],
+    nowEpochMs: number,
+    limit: number,
+  ): Promise<DocumentReference[]> => {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return [];
+    const snapshots = await db.getAll(...unique.map(outboxRef));
+    const dueOf = (snapshot: DocumentSnapshot) => snapshot.get('dueAtEpochMs') as unknown;
+    return snapshots
+      .filter((snapshot) => {
+        const due = dueOf(snapshot);
+        return snapshot.exists && typeof due === 'number' && due <= nowEpochMs;
+      })
+      .sort(
+        (a, b) =>
+          (dueOf(a) as number) - (dueOf(b) as number) ||
+          ((a.get('id') as string) < (b.get('id') as string) ? -1 : 1),
+      )
+      .slice(0, limit)
+      .map((snapshot) => snapshot.ref);
+  };
+
+  /**
+   * Updates a message that is still pending, in a transaction; a message no longer pending
+   * (acked, failed) is left as it is.
+   *
+   * @throws NotFoundError when no message has that id.
+   */
+  const updatePending = (
+    id: string,
+    changes: (message: OutboxMessage) => DocumentData,
+  ): Promise<void> => {
+    const ref = outboxRef(id);
+    return db.runTransaction(async (tx) => {
+      const snapshot = await tx.get(ref);
+      if (!snapshot.exists) throw new NotFoundError(`outbox message ${id}`);
+      // A late report from a claimer whose lease ran out must not undo what came after it.
+      if (snapshot.get('dueAtEpochMs') === null) return;
+      tx.update(ref, changes(outboxFromDoc(snapshot.data()!)));
+    });
+  };
+
   return {
     getAccount: guarded('getAccount', async (ref) => {
       validateRef(ref, 'account');
@@ -696,6 +851,18 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
       },
     ),
 
+    listAccounts: guarded('listAccounts', async (query, page) => {
+      const limit = validatePageLimit(page);
+      if (query?.by !== 'tenant') {
+        throw new ValidationError('query.by must be tenant', { path: 'query.by' });
+      }
+      assertStoreKey(query.tenantId, 'query.tenantId');
+      const after = decodeCursor(page.cursor, 'accounts');
+      let filtered: Query = accounts.where('tenantId', '==', query.tenantId);
+      if (after !== null) filtered = filtered.where('sortKey', '>', after);
+      return listPage(filtered, 'sortKey', limit, 'accounts', accountFromDoc);
+    }),
+
     addUsage: guarded('addUsage', async (ingest: UsageIngest) => {
       validateUsageKey(ingest, 'ingest');
       const expiresAtEpochSeconds = assertInteger(
@@ -776,6 +943,31 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
       return read(usageHourRef(key), usageHourFromDoc);
     }),
 
+    listUsageHours: guarded('listUsageHours', async (query: UsageHourQuery, page) => {
+      const limit = validatePageLimit(page);
+      const cloud = assertCloud(query?.cloud, 'query.cloud');
+      const entitlementId = assertStoreKey(query.entitlementId, 'query.entitlementId');
+      const from = assertInteger(query.fromEpochMs, 'query.fromEpochMs', 0, MAX_EPOCH_MS);
+      const to = assertInteger(query.toEpochMs, 'query.toEpochMs', 0, MAX_EPOCH_MS);
+      const after = decodeCursor(page.cursor, 'entitlementHours');
+      // The hour starts in [from, to); none lies past MAX_EPOCH_MS, the last one that sorts.
+      const first = Math.ceil(from / HOUR_MS) * HOUR_MS;
+      const last = to === 0 ? -1 : hourStartEpochMs(to - 1);
+      if (first > last) return { items: [], nextCursor: null };
+      const { low, high } = usageHourBounds(first, last);
+      if (after !== null && (after < low || after >= high)) {
+        throw new ValidationError('page.cursor was not issued by this listing', {
+          path: 'page.cursor',
+        });
+      }
+      const filtered = usageHours
+        .where('cloud', '==', cloud)
+        .where('entitlementId', '==', entitlementId)
+        .where('hourKey', after === null ? '>=' : '>', after ?? low)
+        .where('hourKey', '<', high);
+      return listPage(filtered, 'hourKey', limit, 'entitlementHours', usageHourFromDoc);
+    }),
+
     listUnsentUsageHours: guarded('listUnsentUsageHours', async (query, page) => {
       const limit = validatePageLimit(page);
       const cloud = assertCloud(query?.cloud, 'query.cloud');
@@ -839,18 +1031,29 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
       const nowEpochMs = assertEpochMs(claim?.nowEpochMs, 'claim.nowEpochMs');
       const limit = assertInteger(claim.limit, 'claim.limit', 1, MAX_PAGE_LIMIT);
       const leaseMs = assertInteger(claim.leaseMs, 'claim.leaseMs', 0, MAX_EPOCH_MS);
+      if (claim.ids !== undefined) {
+        if (!Array.isArray(claim.ids) || claim.ids.length > MAX_PAGE_LIMIT) {
+          throw new ValidationError(
+            `claim.ids must be a list of at most ${MAX_PAGE_LIMIT} message ids`,
+            { path: 'claim.ids' },
+          );
+        }
+        claim.ids.forEach((id, index) => assertStoreKey(id, `claim.ids[${index}]`));
+      }
       // Found outside a transaction: a transactional query would lock the whole due range and
       // serialise every claimer; each claim re-checks its message inside the transaction instead.
-      const due = await outbox
-        .where('dueAtEpochMs', '<=', nowEpochMs)
-        .orderBy('dueAtEpochMs')
-        .limit(limit)
-        .get();
+      const due =
+        claim.ids === undefined
+          ? (
+              await outbox
+                .where('dueAtEpochMs', '<=', nowEpochMs)
+                .orderBy('dueAtEpochMs')
+                .limit(limit)
+                .get()
+            ).docs.map((doc) => doc.ref)
+          : await dueAmong(claim.ids, nowEpochMs, limit);
       const claimed: OutboxMessage[] = [];
-      for (const chunk of chunksOf(
-        due.docs.map((doc) => doc.ref),
-        CLAIM_CHUNK,
-      )) {
+      for (const chunk of chunksOf(due, CLAIM_CHUNK)) {
         claimed.push(...(await claimChunk(chunk, nowEpochMs, leaseMs)));
       }
       return claimed;
@@ -861,32 +1064,126 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
       return read(outboxRef(id), outboxFromDoc);
     }),
 
+    listOutbox: guarded('listOutbox', async (query: OutboxQuery, page) => {
+      const limit = validatePageLimit(page);
+      switch (query?.by) {
+        case 'ordering': {
+          const orderingKey = assertOrderingKey(query.orderingKey, 'query.orderingKey');
+          const after = decodeCursor(page.cursor, 'outboxByOrdering');
+          let filtered: Query = outbox.where('pendingOrderingKey', '==', orderingKey);
+          if (after !== null) filtered = filtered.where('timeKey', '>', after);
+          return listPage(filtered, 'timeKey', limit, 'outboxByOrdering', outboxFromDoc);
+        }
+        case 'time': {
+          const from = assertEpochMs(query.fromEpochMs, 'query.fromEpochMs');
+          const to = assertEpochMs(query.toEpochMs, 'query.toEpochMs');
+          const after = decodeCursor(page.cursor, 'outboxByTime');
+          if (to <= from) return { items: [], nextCursor: null };
+          const { low, high } = outboxTimeBounds(from, to);
+          if (after !== null && (after < low || after >= high)) {
+            throw new ValidationError('page.cursor was not issued by this listing', {
+              path: 'page.cursor',
+            });
+          }
+          const filtered = outbox
+            .where('timeKey', after === null ? '>=' : '>', after ?? low)
+            .where('timeKey', '<', high);
+          return listPage(filtered, 'timeKey', limit, 'outboxByTime', outboxFromDoc);
+        }
+        default:
+          throw new ValidationError('query.by must be time or ordering', { path: 'query.by' });
+      }
+    }),
+
     ackOutbox: guarded('ackOutbox', async (id) => {
       assertStoreKey(id, 'id');
       try {
-        // Kept as the delivery record; only its place in the due range goes.
-        await outboxRef(id).update({ dueAtEpochMs: null });
+        // Kept as the delivery record; only its pending listings go.
+        await outboxRef(id).update({
+          status: 'delivered',
+          dueAtEpochMs: null,
+          pendingOrderingKey: null,
+        });
       } catch (error) {
         if (grpcCode(error) === GRPC_NOT_FOUND) throw new NotFoundError(`outbox message ${id}`);
         throw error;
       }
     }),
 
-    retryOutboxAt: guarded('retryOutboxAt', async (id, atEpochMs, lastError) => {
+    retryOutboxAt: guarded('retryOutboxAt', async (id, atEpochMs, lastError, deliveredTo = []) => {
       assertStoreKey(id, 'id');
       assertEpochMs(atEpochMs, 'atEpochMs');
-      if (typeof lastError !== 'string') {
-        throw new ValidationError('lastError must be a string', { path: 'lastError' });
-      }
-      assertItemSize(lastError, 'lastError');
+      validateLastError(lastError);
+      validateDeliveredTo(deliveredTo, 'deliveredTo');
+      // The union is computed from the transaction's read rather than with arrayUnion, which
+      // the in-process emulator does not implement.
+      await updatePending(id, (message) => ({
+        nextAttemptAtEpochMs: atEpochMs,
+        dueAtEpochMs: atEpochMs,
+        lastError,
+        deliveredTo: deliveredToOf([...message.deliveredTo, ...deliveredTo]),
+      }));
+    }),
+
+    failOutbox: guarded('failOutbox', async (id, lastError, deliveredTo = []) => {
+      assertStoreKey(id, 'id');
+      validateLastError(lastError);
+      validateDeliveredTo(deliveredTo, 'deliveredTo');
+      // Kept for the log and a replay; off the due and ordering lists, as an acked message.
+      await updatePending(id, (message) => ({
+        status: 'failed',
+        dueAtEpochMs: null,
+        pendingOrderingKey: null,
+        lastError,
+        deliveredTo: deliveredToOf([...message.deliveredTo, ...deliveredTo]),
+      }));
+    }),
+
+    replayOutbox: guarded('replayOutbox', async (id, nowEpochMs) => {
+      assertStoreKey(id, 'id');
+      assertEpochMs(nowEpochMs, 'nowEpochMs');
       const ref = outboxRef(id);
-      await db.runTransaction(async (tx) => {
-        const snapshot = await tx.get(ref);
-        if (!snapshot.exists) throw new NotFoundError(`outbox message ${id}`);
-        // A late failure report must not bring back a message already delivered.
-        if (snapshot.get('dueAtEpochMs') === null) return;
-        tx.update(ref, { nextAttemptAtEpochMs: atEpochMs, dueAtEpochMs: atEpochMs, lastError });
+      return db.runTransaction(async (tx) => {
+        const current = decode(await tx.get(ref), outboxFromDoc);
+        if (current === null) throw new NotFoundError(`outbox message ${id}`);
+        const replayed: OutboxMessage = {
+          ...current,
+          status: 'pending',
+          nextAttemptAtEpochMs: nowEpochMs,
+          attempts: 0,
+          deliveredTo: [],
+          lastError: null,
+        };
+        tx.update(ref, {
+          status: replayed.status,
+          nextAttemptAtEpochMs: nowEpochMs,
+          attempts: 0,
+          deliveredTo: [],
+          lastError: null,
+          dueAtEpochMs: nowEpochMs,
+          pendingOrderingKey: outboxOrderingKey(replayed),
+          // Documents from before the listings existed join them now.
+          timeKey: outboxTimeKey(replayed),
+        });
+        return replayed;
       });
+    }),
+
+    recordDeliveryAttempt: guarded('recordDeliveryAttempt', async (attempt) => {
+      validateDeliveryAttempt(attempt);
+      // The id is the entry's identity: the same entry written again replaces itself.
+      await deliveryAttemptsOf(attempt.messageId)
+        .doc(deliveryAttemptDocId(attempt))
+        .set(deliveryAttemptToDoc(attempt));
+    }),
+
+    listDeliveryAttempts: guarded('listDeliveryAttempts', async (messageId, page) => {
+      const limit = validatePageLimit(page);
+      assertStoreKey(messageId, 'messageId');
+      const after = decodeCursor(page.cursor, 'deliveryAttempts');
+      let filtered: Query = deliveryAttemptsOf(messageId);
+      if (after !== null) filtered = filtered.where('sortKey', '>', after);
+      return listPage(filtered, 'sortKey', limit, 'deliveryAttempts', deliveryAttemptFromDoc);
     }),
   };
 };
