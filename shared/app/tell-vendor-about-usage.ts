@@ -1,9 +1,20 @@
-import { outboxMessagesFor } from '../domain/decision';
+import { entitlementEventData, outboxMessagesFor } from '../domain/decision';
 import type { Entitlement, UsageHour } from '../domain/model';
 import { toIsoHour } from '../domain/time';
+import type { EntitlementEventData, UsageEventData } from '../domain/vendor-event-schemas';
 import { VendorEventType } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
 import type { Store } from '../ports/store';
+
+/** The purchase fields of a usage event whose purchase was not at hand: present, and null. */
+const UNKNOWN_PURCHASE: { [K in keyof EntitlementEventData]: null } = {
+  status: null,
+  plan: null,
+  pendingPlan: null,
+  productId: null,
+  offerId: null,
+  freeTrial: null,
+};
 
 /**
  * Tells the vendor that an hour of usage was refused (`usage.rejected`) or that reporting for
@@ -23,6 +34,13 @@ export const tellVendorAboutUsage = async (
     dimension: hour.dimension,
     hourStartEpochMs: hour.hourStartEpochMs,
     quantity: hour.quantity,
+  };
+  // Every field in every event, null when unknown: the published shape does not vary.
+  const data: UsageEventData = {
+    ...(entitlement ? entitlementEventData(entitlement) : UNKNOWN_PURCHASE),
+    ...details,
+    hourStart: toIsoHour(hour.hourStartEpochMs),
+    reason,
   };
   const [message] = outboxMessagesFor(
     { cloud: hour.cloud, eventId },
@@ -52,6 +70,7 @@ export const tellVendorAboutUsage = async (
     },
     account: null,
     entitlement: null,
-    outbox: [{ ...message!, data: { ...message!.data, ...details, reason } }],
+    // The hour names its purchase even when the purchase is no longer readable.
+    outbox: [{ ...message!, entitlementId: hour.entitlementId, data }],
   });
 };
