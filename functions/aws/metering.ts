@@ -10,12 +10,19 @@ import {
 import type { MeterUsageResult } from '../../shared';
 import { createAwsMeteringDeps, metricLine } from '../../shared/adapters/aws';
 import { createDynamoDbStoreFromConfig } from '../../shared/adapters/dynamodb';
+import { storeDeliveringWebhooks } from '../../shared/adapters/webhooks';
 
 const config = loadAwsMeteringConfig(process.env);
 const logger = createJsonLogger({ level: config.logLevel, fields: { function: 'aws-metering' } });
 const deps = createAwsMeteringDeps({
   ...config,
-  store: createDynamoDbStoreFromConfig(config.store),
+  store: storeDeliveringWebhooks({
+    env: process.env,
+    store: createDynamoDbStoreFromConfig(config.store),
+    clock: systemClock,
+    logger,
+    eventTtlSeconds: config.eventTtlSeconds,
+  }),
   clock: systemClock,
   logger,
 });

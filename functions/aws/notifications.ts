@@ -25,13 +25,20 @@ import {
 } from '../../shared/adapters/aws';
 import type { AwsMarketplaceNotification } from '../../shared/adapters/aws';
 import { createDynamoDbStoreFromConfig } from '../../shared/adapters/dynamodb';
+import { storeDeliveringWebhooks } from '../../shared/adapters/webhooks';
 
 const config = loadAwsNotificationsConfig(process.env);
 const logger = createJsonLogger({
   level: config.logLevel,
   fields: { function: 'aws-notifications' },
 });
-const store = createDynamoDbStoreFromConfig(config.store);
+const store = storeDeliveringWebhooks({
+  env: process.env,
+  store: createDynamoDbStoreFromConfig(config.store),
+  clock: systemClock,
+  logger,
+  eventTtlSeconds: config.eventTtlSeconds,
+});
 const deps = {
   store,
   marketplace: createAwsMarketplaceObserver({

@@ -18,13 +18,20 @@ import {
   parseRegistrationForm,
 } from '../../shared/adapters/aws';
 import { createDynamoDbStoreFromConfig } from '../../shared/adapters/dynamodb';
+import { storeDeliveringWebhooks } from '../../shared/adapters/webhooks';
 import { messagePage } from '../../shared/adapters/http/pages';
 import type { Page } from '../../shared/adapters/http/pages';
 
 const config = loadAwsSignupConfig(process.env);
 const logger = createJsonLogger({ level: config.logLevel, fields: { function: 'aws-signup' } });
 const deps = {
-  store: createDynamoDbStoreFromConfig(config.store),
+  store: storeDeliveringWebhooks({
+    env: process.env,
+    store: createDynamoDbStoreFromConfig(config.store),
+    clock: systemClock,
+    logger,
+    eventTtlSeconds: config.eventTtlSeconds,
+  }),
   resolver: createAwsBuyerResolver({ client: createMeteringClient(config.marketplace) }),
   clock: systemClock,
   logger,

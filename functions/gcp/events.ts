@@ -18,12 +18,19 @@ import {
   pubsubMessageOf,
 } from '../../shared/adapters/gcp';
 import { createFirestoreStoreFromConfig } from '../../shared/adapters/firestore';
+import { storeDeliveringWebhooks } from '../../shared/adapters/webhooks';
 
 const config = loadGcpEventsConfig(process.env);
 const logger = createJsonLogger({ level: config.logLevel, fields: { function: 'gcp-events' } });
 const marketplace = createGcpMarketplaceFromConfig(config.marketplace);
 const deps = {
-  store: createFirestoreStoreFromConfig(config.store),
+  store: storeDeliveringWebhooks({
+    env: process.env,
+    store: createFirestoreStoreFromConfig(config.store),
+    clock: systemClock,
+    logger,
+    eventTtlSeconds: config.eventTtlSeconds,
+  }),
   marketplace,
   answering: {
     approvals: marketplace,

@@ -16,6 +16,7 @@ import {
   createSignupTokenVerifier,
 } from '../../shared/adapters/gcp';
 import { createFirestoreStoreFromConfig } from '../../shared/adapters/firestore';
+import { storeDeliveringWebhooks } from '../../shared/adapters/webhooks';
 import { messagePage } from '../../shared/adapters/http/pages';
 import type { Page } from '../../shared/adapters/http/pages';
 
@@ -23,7 +24,13 @@ const config = loadGcpSignupConfig(process.env);
 const logger = createJsonLogger({ level: config.logLevel, fields: { function: 'gcp-signup' } });
 const marketplace = createGcpMarketplaceFromConfig(config.marketplace);
 const deps = {
-  store: createFirestoreStoreFromConfig(config.store),
+  store: storeDeliveringWebhooks({
+    env: process.env,
+    store: createFirestoreStoreFromConfig(config.store),
+    clock: systemClock,
+    logger,
+    eventTtlSeconds: config.eventTtlSeconds,
+  }),
   approvals: marketplace,
   answering: {
     approvals: marketplace,

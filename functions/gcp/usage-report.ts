@@ -9,6 +9,7 @@ import {
 } from '../../shared';
 import { createOidcVerifier, createServiceControlClient } from '../../shared/adapters/gcp';
 import { createFirestoreStoreFromConfig } from '../../shared/adapters/firestore';
+import { storeDeliveringWebhooks } from '../../shared/adapters/webhooks';
 
 const config = loadGcpUsageConfig(process.env);
 const logger = createJsonLogger({
@@ -16,7 +17,13 @@ const logger = createJsonLogger({
   fields: { function: 'gcp-usage-report' },
 });
 const deps = {
-  store: createFirestoreStoreFromConfig(config.store),
+  store: storeDeliveringWebhooks({
+    env: process.env,
+    store: createFirestoreStoreFromConfig(config.store),
+    clock: systemClock,
+    logger,
+    eventTtlSeconds: config.eventTtlSeconds,
+  }),
   reporter: createServiceControlClient({
     serviceName: config.serviceName,
     baseUrl: config.serviceControlApiUrl,

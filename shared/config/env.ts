@@ -133,7 +133,7 @@ export const ENV_VARS = {
     description:
       'JSON map plan → dimension → metric name, for example `{"pro":{"requests":"example.com/pro_requests"}}`.',
     defaultValue: null,
-    readBy: 'gcp/usage-report',
+    readBy: 'gcp/usage-report, vendor/api',
   },
   SCHEDULER_AUDIENCE: {
     description: 'Audience of the OIDC token Cloud Scheduler sends (the usage-report URL).',
@@ -172,7 +172,7 @@ export const ENV_VARS = {
     description:
       'Comma-separated usage dimensions of the listing; each subscribed buyer gets a 0 record for an hour without usage.',
     defaultValue: 'none (no zero records)',
-    readBy: 'aws/notifications, aws/metering',
+    readBy: 'aws/notifications, aws/metering, vendor/api',
   },
   METERING_ZERO_RECORDS: {
     description: 'Whether hours without usage are metered as 0 (`true` or `false`).',
@@ -187,7 +187,47 @@ export const ENV_VARS = {
   METERING_WINDOW_HOURS: {
     description: 'How long after an hour AWS still accepts its records.',
     defaultValue: '`24`',
-    readBy: 'aws/notifications, aws/metering',
+    readBy: 'aws/notifications, aws/metering, vendor/api',
+  },
+  WEBHOOK_URLS: {
+    description:
+      "Comma-separated URLs of your app that receive the vendor events (POST, signed); `https` unless the host is the machine's own.",
+    defaultValue: 'none: events wait in the outbox, readable through the vendor API',
+    readBy: 'every function that writes, vendor/webhooks',
+  },
+  WEBHOOK_SECRETS: {
+    description:
+      'Comma-separated secrets (32+ characters) the webhooks are signed with, one `v1` signature each; list the new one first when rotating.',
+    defaultValue: 'required when `WEBHOOK_URLS` is set',
+    readBy: 'every function that writes, vendor/webhooks',
+  },
+  WEBHOOK_TIMEOUT_SECONDS: {
+    description: 'How long one webhook delivery may take before it counts as failed.',
+    defaultValue: '`10`',
+    readBy: 'every function that writes, vendor/webhooks',
+  },
+  WEBHOOK_RETRY_HORIZON_HOURS: {
+    description:
+      'How long an undelivered event is retried (jittered exponential backoff) before it is marked failed; failed events can be replayed.',
+    defaultValue: '`72`',
+    readBy: 'every function that writes, vendor/webhooks',
+  },
+  VENDOR_API_KEYS: {
+    description:
+      'Comma-separated API keys of the vendor API, as `<key id>:<scope>[+<scope>]:<SHA-256 hex of the key>` with scopes `read`, `usage:write`, `admin`; `npm run api-key` makes one. Only hashes are stored.',
+    defaultValue: null,
+    readBy: 'vendor/api',
+  },
+  MAX_REQUEST_BYTES: {
+    description: 'Largest request body the vendor API reads; larger ones get 413.',
+    defaultValue: '`1048576`',
+    readBy: 'vendor/api',
+  },
+  PERSONAL_DATA_RETENTION_DAYS: {
+    description:
+      "How long a cancelled or deleted purchase's personal data is kept before it is purged (an anonymised audit record stays). A deleted Google account is purged at once.",
+    defaultValue: '`30`',
+    readBy: 'vendor/retention',
   },
 } as const satisfies Record<string, EnvVarSpec>;
 

@@ -1,0 +1,335 @@
+import type { DeliveryAttempt, OutboxMessage } from '../domain/model';
+import { outboxOrderingKey } from '../domain/model';
+import { vendorEventEnvelope } from '../domain/vendor-events';
+import { nextWebhookAttempt } from '../domain/webhook-backoff';
+import type { Clock } from '../ports/clock';
+import type { Logger } from '../ports/logger';
+import type { Store } from '../ports/store';
+import type { WebhookEndpoint, WebhookResult, WebhookSender } from '../ports/webhook-sender';
+
+export interface DeliverWebhooksDeps {
+  /** The store as the adapter made it, not one that delivers after each write. */
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly sender: WebhookSender;
+  /** Where every event goes; none: events wait in the outbox, readable through the vendor API. */
+  readonly endpoints: readonly WebhookEndpoint[];
+  /** A number in [0, 1) for the backoff's jitter. */
+  readonly random: () => number;
+  /** How long after it occurred an event is still retried. */
+  readonly retryHorizonMs: number;
+  /** How long a claimed event stays hidden from other runs; must outlast a claimed batch. */
+  readonly leaseMs: number;
+  readonly logger: Logger;
+  /** How long the delivery log keeps an entry. */
+  readonly deliveryLogTtlSeconds: number;
+}
+
+export interface DeliverWebhooksInput {
+  /** Only these events, those of them that are due: the attempt right after the write. */
+  readonly ids?: readonly string[];
+  /** Claims no more events than this in one run. */
+  readonly limit?: number;
+  /** Claims no new batch once the run has taken this long; the batch under way finishes. */
+  readonly budgetMs?: number;
+}
+
+/** What one run did; each claimed event counts once in the others. */
+export interface DeliverWebhooksResult {
+  readonly claimed: number;
+  /** Taken by every endpoint: acknowledged. */
+  readonly delivered: number;
+  /** Refused or unanswered by some endpoint: retried after the backoff. */
+  readonly retried: number;
+  /** Still not taken everywhere at the end of the retry horizon: given up, replayable. */
+  readonly failed: number;
+  /**
+   * Not failed, but held back from an endpoint that an older event of the same purchase has not
+   * reached yet: tried again after that one.
+   */
+  readonly deferred: number;
+}
+
+/** Events claimed at once; `webhookLeaseMs` in config sizes the lease for this many. */
+export const WEBHOOK_CLAIM_BATCH = 10;
+/** Purchases served at once in a batch; each purchase's events go one after the other. */
+const KEY_CONCURRENCY = 4;
+const DEFAULT_RUN_LIMIT = 1_000;
+const ORDERING_PAGE = 100;
+/** The soonest a held-back event comes round again, so a run does not spin on it. */
+const MIN_DEFER_MS = 1_000;
+const MAX_ERROR_LENGTH = 500;
+
+type Outcome = 'delivered' | 'retried' | 'failed' | 'deferred';
+
+interface Try {
+  readonly endpoint: WebhookEndpoint;
+  readonly atEpochMs: number;
+  readonly result: WebhookResult;
+  readonly delivered: boolean;
+}
+
+const isSuccess = (result: WebhookResult): boolean =>
+  result.kind === 'answered' && result.statusCode >= 200 && result.statusCode < 300;
+
+const reasonOf = (result: WebhookResult): string => {
+  if (result.kind === 'no_answer') return result.error;
+  return result.statusCode >= 300 && result.statusCode < 400
+    ? `HTTP ${result.statusCode} (redirects are not followed)`
+    : `HTTP ${result.statusCode}`;
+};
+
+const shorten = (text: string): string =>
+  text.length <= MAX_ERROR_LENGTH ? text : `${text.slice(0, MAX_ERROR_LENGTH - 1)}…`;
+
+/**
+ * For each endpoint the event still owes, the oldest older pending event of the same ordering
+ * key that has not reached it: the event must not overtake that one there. Failed events are
+ * not pending, so an event given up never holds the others back.
+ */
+const blockersOf = async (
+  store: Store,
+  message: OutboxMessage,
+  owed: readonly WebhookEndpoint[],
+): Promise<Map<string, OutboxMessage>> => {
+  const blockers = new Map<string, OutboxMessage>();
+  const query = { by: 'ordering', orderingKey: outboxOrderingKey(message) } as const;
+  let cursor: string | null = null;
+  do {
+    const page = await store.listOutbox(query, { limit: ORDERING_PAGE, cursor });
+    for (const older of page.items) {
+      // Oldest first: everything from the event itself on is not older. Ties on the time are
+      // broken by the store's order, which the event's own place in the listing stands for.
+      if (older.id === message.id || older.occurredAtEpochMs > message.occurredAtEpochMs) {
+        return blockers;
+      }
+      for (const endpoint of owed) {
+        if (!older.deliveredTo.includes(endpoint.id) && !blockers.has(endpoint.id)) {
+          blockers.set(endpoint.id, older);
+        }
+      }
+      // Every endpoint is held back already: a purchase with a long backlog costs one page.
+      if (blockers.size === owed.length) return blockers;
+    }
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return blockers;
+};
+
+const attemptOf = (
+  deps: DeliverWebhooksDeps,
+  message: OutboxMessage,
+  tried: Try,
+): DeliveryAttempt => ({
+  messageId: message.id,
+  endpointId: tried.endpoint.id,
+  attempt: message.attempts,
+  atEpochMs: tried.atEpochMs,
+  statusCode: tried.result.kind === 'answered' ? tried.result.statusCode : null,
+  latencyMs: tried.result.latencyMs,
+  outcome: tried.delivered ? 'delivered' : 'failed',
+  error: tried.delivered ? null : reasonOf(tried.result),
+  expiresAtEpochSeconds: Math.floor(tried.atEpochMs / 1000) + deps.deliveryLogTtlSeconds,
+});
+
+/** Sends one claimed event to every endpoint it still owes and records what became of it. */
+const deliverMessage = async (
+  deps: DeliverWebhooksDeps,
+  message: OutboxMessage,
+): Promise<Outcome> => {
+  const { store } = deps;
+  const owed = deps.endpoints.filter((endpoint) => !message.deliveredTo.includes(endpoint.id));
+  if (owed.length === 0) {
+    await store.ackOutbox(message.id);
+    return 'delivered';
+  }
+  const blockers = await blockersOf(store, message, owed);
+  const body = JSON.stringify(vendorEventEnvelope(message));
+  const tries = await Promise.all(
+    owed
+      .filter((endpoint) => !blockers.has(endpoint.id))
+      .map(async (endpoint): Promise<Try> => {
+        const atEpochMs = deps.clock.now();
+        const result = await deps.sender.send({ endpoint, messageId: message.id, body });
+        return { endpoint, atEpochMs, result, delivered: isSuccess(result) };
+      }),
+  );
+  await Promise.all(
+    tries.map((tried) => store.recordDeliveryAttempt(attemptOf(deps, message, tried))),
+  );
+
+  const deliveredNow = tries.filter((tried) => tried.delivered).map((tried) => tried.endpoint.id);
+  const failures = tries.filter((tried) => !tried.delivered);
+  for (const failure of failures) {
+    deps.logger.info('webhook not delivered', {
+      messageId: message.id,
+      endpointId: failure.endpoint.id,
+      attempt: message.attempts,
+      statusCode: failure.result.kind === 'answered' ? failure.result.statusCode : null,
+      error: reasonOf(failure.result),
+    });
+  }
+  if (failures.length === 0 && blockers.size === 0) {
+    await store.ackOutbox(message.id);
+    return 'delivered';
+  }
+
+  const nowEpochMs = deps.clock.now();
+  if (failures.length > 0) {
+    const lastError = shorten(
+      failures.map((failure) => `${failure.endpoint.id}: ${reasonOf(failure.result)}`).join('; '),
+    );
+    const next = nextWebhookAttempt({
+      nowEpochMs,
+      attempt: message.attempts,
+      random: deps.random(),
+      occurredAtEpochMs: message.occurredAtEpochMs,
+      retryHorizonMs: deps.retryHorizonMs,
+    });
+    if (next.kind === 'give_up') {
+      await store.failOutbox(message.id, lastError, deliveredNow);
+      deps.logger.warn('webhook given up at the end of the retry horizon', {
+        messageId: message.id,
+        type: message.type,
+        attempts: message.attempts,
+        lastError,
+      });
+      return 'failed';
+    }
+    // An endpoint held back is looked at again then too: it may well be free by that time.
+    await store.retryOutboxAt(message.id, next.atEpochMs, lastError, deliveredNow);
+    return 'retried';
+  }
+
+  // Held back only: no failure, so no backoff and no horizon; the event comes round again just
+  // after the soonest of the events it waits for is due. Those occurred no later than this one,
+  // so they reach their own horizon first and stop holding it back.
+  const [endpointId, blocker] = [...blockers.entries()].reduce((soonest, entry) =>
+    entry[1].nextAttemptAtEpochMs < soonest[1].nextAttemptAtEpochMs ? entry : soonest,
+  );
+  await store.retryOutboxAt(
+    message.id,
+    Math.max(blocker.nextAttemptAtEpochMs + 1, nowEpochMs + MIN_DEFER_MS),
+    shorten(`${endpointId}: waiting for the older event ${blocker.id}`),
+    deliveredNow,
+  );
+  return 'deferred';
+};
+
+/** Runs `run` over `items`, at most `concurrency` at a time. */
+const inParallel = async <T>(
+  items: readonly T[],
+  concurrency: number,
+  run: (item: T) => Promise<void>,
+): Promise<void> => {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next]!;
+      next += 1;
+      await run(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+};
+
+/** The batch by ordering key, each key's events oldest first as the store lists them. */
+const byOrderingKey = (batch: readonly OutboxMessage[]): OutboxMessage[][] => {
+  const groups = new Map<string, OutboxMessage[]>();
+  for (const message of batch) {
+    const key = outboxOrderingKey(message);
+    groups.set(key, [...(groups.get(key) ?? []), message]);
+  }
+  return [...groups.values()].map((messages) =>
+    messages.sort(
+      (a, b) =>
+        a.occurredAtEpochMs - b.occurredAtEpochMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    ),
+  );
+};
+
+/**
+ * Delivers the due outbox events to the vendor's webhook endpoints: the scheduled run (every
+ * due event, up to `limit` and `budgetMs`) and the attempt right after a write (`ids`).
+ *
+ * 1. Claims due events, oldest first, a batch at a time; the claim hides them from other runs
+ *    for `leaseMs` and counts the attempt.
+ * 2. Sends each event to every endpoint it has not reached yet, except one an older pending
+ *    event of the same purchase (see `outboxOrderingKey`) has not reached: an endpoint gets a
+ *    purchase's events in the order they occurred. In a batch, one purchase's events go one
+ *    after the other and different purchases' side by side.
+ * 3. Writes every try to the delivery log: status, latency, outcome, a short error.
+ * 4. A 2xx from every endpoint acknowledges the event. Anything else (3xx, 4xx, 5xx, timeout,
+ *    no connection) retries it after a jittered exponential backoff at the endpoints that did
+ *    not take it, or gives it up once that retry would fall after the retry horizon.
+ *
+ * Does nothing without endpoints. Delivery is at least once: the vendor's app drops repeats by
+ * the event id. A store failure on one event does not stop the others; the run then throws it
+ * at the end, and the event waits for its lease to run out.
+ */
+export const deliverWebhooks = async (
+  deps: DeliverWebhooksDeps,
+  input: DeliverWebhooksInput = {},
+): Promise<DeliverWebhooksResult> => {
+  const counts = { claimed: 0, delivered: 0, retried: 0, failed: 0, deferred: 0 };
+  if (deps.endpoints.length === 0 || input.ids?.length === 0) return counts;
+  const startedAtEpochMs = deps.clock.now();
+  const limit = input.limit ?? (input.ids ? input.ids.length : DEFAULT_RUN_LIMIT);
+  const budgetMs = input.budgetMs ?? Number.POSITIVE_INFINITY;
+  const errors: unknown[] = [];
+
+  while (counts.claimed < limit && deps.clock.now() - startedAtEpochMs < budgetMs) {
+    const wanted = Math.min(WEBHOOK_CLAIM_BATCH, limit - counts.claimed);
+    const batch = await deps.store.claimOutbox({
+      nowEpochMs: deps.clock.now(),
+      limit: wanted,
+      leaseMs: deps.leaseMs,
+      ...(input.ids ? { ids: input.ids } : {}),
+    });
+    counts.claimed += batch.length;
+    await inParallel(byOrderingKey(batch), KEY_CONCURRENCY, async (messages) => {
+      for (const message of messages) {
+        try {
+          counts[await deliverMessage(deps, message)] += 1;
+        } catch (error) {
+          // The event keeps its lease and comes round again once it ends; a later event of the
+          // same purchase sees it still pending and waits for it.
+          deps.logger.error('webhook delivery failed in the store', {
+            messageId: message.id,
+            error,
+          });
+          errors.push(error);
+        }
+      }
+    });
+    if (batch.length < wanted) break;
+  }
+
+  if (counts.claimed > 0) deps.logger.debug('webhook delivery run', counts);
+  if (errors.length > 0) throw errors[0];
+  return counts;
+};
+
+/**
+ * `deps.store` that tries to deliver what each applied decision put in the outbox right after
+ * writing it, so the vendor hears of a change at once rather than at the next scheduled run. A
+ * failed attempt is logged, never thrown: the write stands and the scheduled run catches up.
+ */
+export const withWebhookDelivery = (deps: DeliverWebhooksDeps): Store => {
+  if (deps.endpoints.length === 0) return deps.store;
+  return {
+    ...deps.store,
+    applyDecision: async (decision) => {
+      const result = await deps.store.applyDecision(decision);
+      if (result === 'applied' && decision.outbox.length > 0) {
+        const ids = decision.outbox.map((message) => message.id);
+        await deliverWebhooks(deps, { ids }).catch((error: unknown) =>
+          deps.logger.warn('webhook delivery after a write failed; the scheduled run retries', {
+            error,
+          }),
+        );
+      }
+      return result;
+    },
+  };
+};
