@@ -139,6 +139,18 @@ describe('Google Cloud Marketplace, end to end (auto approval)', () => {
     expect(await stack.store.getAccount({ cloud: 'gcp', id: purchase.accountId })).toMatchObject({
       status: 'deleted',
       personal: null,
+      snapshot: { data: {} },
     });
+    // Its purchases' raw resources and consumer id went with it, each purge audited.
+    const entitlement = await stored(stack, purchase.entitlementId);
+    expect(entitlement).toMatchObject({ usageReportingId: null, snapshot: { data: {} } });
+    const audits = [];
+    for (let version = 1; version < entitlement!.version; version += 1) {
+      const id = `purge:entitlement:${purchase.entitlementId}:v${version}`;
+      audits.push(await stack.store.getEvent('gcp', id));
+    }
+    expect(audits.filter(Boolean)).toEqual([
+      expect.objectContaining({ type: 'PERSONAL_DATA_PURGED', reason: 'account_deleted' }),
+    ]);
   });
 });

@@ -11,6 +11,8 @@ import type { EventContext, Store } from '../ports/store';
 import { answerMarketplace } from './answer-marketplace';
 import type { AnswerMarketplaceDeps } from './answer-marketplace';
 import { linkEntitlement } from './link-account-entitlements';
+import { purgeDeletedAccount } from './purge-personal-data';
+import { VendorEventType } from '../domain/vendor-events';
 
 export interface HandleMarketplaceEventDeps {
   readonly store: Store;
@@ -41,7 +43,8 @@ export type { LifecycleEvent, MarketplaceEventCommand };
  * 3. decide on (message, stored state, marketplace state), a pure step;
  * 4. write state, event record and outbox rows in one atomic write;
  * 5. when the write loses a race, go back to 1 with what is stored now;
- * 6. when the purchase was written without a tenant, link it if the account has one by now.
+ * 6. when the purchase was written without a tenant, link it if the account has one by now;
+ *    when the account was deleted, purge its purchases' personal data.
  *
  * @throws ConcurrencyConflictError (retryable) when every attempt lost its race.
  * @throws MarketplaceApiError from the re-read; retryable when the marketplace may recover.
@@ -68,7 +71,10 @@ export const handleMarketplaceEvent = async (
     });
     try {
       const written = await deps.store.applyDecision(decision);
-      if (written === 'applied') await linkIfSignedUpMeanwhile(deps, decision);
+      if (written === 'applied') {
+        await linkIfSignedUpMeanwhile(deps, decision);
+        await purgeIfAccountDeleted(deps, decision);
+      }
       const vendorEvents = written === 'applied' ? decision.outbox.map((m) => m.type) : [];
       const outcome = written === 'applied' ? decision.event.outcome : 'duplicate';
       logger.info('event handled', { type: command.type, outcome, vendorEvents, attempt });
@@ -134,4 +140,22 @@ const linkIfSignedUpMeanwhile = async (
   if (!tenantId) return;
   const current = await deps.store.getEntitlement({ cloud: written.cloud, id: written.id });
   if (current) await linkEntitlement(deps, current, tenantId);
+};
+
+/** Google requires a deleted account's data gone at once, its purchases' included. */
+const purgeIfAccountDeleted = async (
+  deps: HandleMarketplaceEventDeps,
+  decision: Decision,
+): Promise<void> => {
+  const deleted = decision.account?.next;
+  if (!deleted || !decision.outbox.some((m) => m.type === VendorEventType.accountDeleted)) return;
+  await purgeDeletedAccount(
+    {
+      store: deps.store,
+      clock: deps.clock,
+      logger: deps.logger,
+      auditTtlSeconds: deps.eventTtlSeconds,
+    },
+    deleted,
+  );
 };

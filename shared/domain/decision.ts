@@ -1,6 +1,7 @@
 import { LifecycleEvent, newEntitlement, pathBetween, transition } from './entitlement';
 import type { EntitlementChanges } from './entitlement';
-import { AccountStatus, EventOutcome } from './model';
+import { purgedAccount } from './personal-data';
+import { AccountStatus, EventOutcome, OutboxStatus } from './model';
 import type {
   Account,
   Cloud,
@@ -10,6 +11,7 @@ import type {
   MarketplaceSnapshot,
   OutboxMessage,
 } from './model';
+import type { EntitlementEventData } from './vendor-event-schemas';
 import {
   VENDOR_EVENT_OF,
   VENDOR_EVENT_VERSION,
@@ -230,14 +232,10 @@ export const decideAccount = (
 ): Outcome<Account> => {
   if (observed === GONE) {
     if (current === null || current.status === AccountStatus.deleted) return unchanged();
-    // The buyer's personal data goes at once; the rest stays as an anonymised audit.
+    // Google requires the buyer's data deleted at once: what identifies a person and the raw
+    // account go; the ids and dates stay as an anonymised audit.
     return {
-      next: {
-        ...current,
-        status: AccountStatus.deleted,
-        personal: null,
-        updatedAtEpochMs: nowEpochMs,
-      },
+      next: { ...purgedAccount(current, nowEpochMs), status: AccountStatus.deleted },
       vendorEvents: [VendorEventType.accountDeleted],
       stale: false,
     };
@@ -299,6 +297,20 @@ export const signedUpAccount = (
   };
 };
 
+/**
+ * What an entitlement event tells the vendor of the purchase, as it stands once the change is
+ * recorded. Typed by the published schema (`docs/events/`), whose test checks that nothing
+ * else is sent.
+ */
+export const entitlementEventData = (entitlement: Entitlement): EntitlementEventData => ({
+  status: entitlement.status,
+  plan: entitlement.plan,
+  pendingPlan: entitlement.pendingPlan,
+  productId: entitlement.productId,
+  offerId: entitlement.offer?.id ?? null,
+  freeTrial: entitlement.freeTrial,
+});
+
 /** Outbox rows for the vendor events of one decision; ids are stable per message and index. */
 export const outboxMessagesFor = (
   command: Pick<MarketplaceEventCommand, 'cloud' | 'eventId'>,
@@ -316,17 +328,12 @@ export const outboxMessagesFor = (
     entitlementId: subject.entitlement?.id ?? null,
     tenantId: subject.tenantId,
     occurredAtEpochMs: nowEpochMs,
-    data: subject.entitlement
-      ? {
-          status: subject.entitlement.status,
-          plan: subject.entitlement.plan,
-          pendingPlan: subject.entitlement.pendingPlan,
-          productId: subject.entitlement.productId,
-        }
-      : {},
+    data: subject.entitlement ? entitlementEventData(subject.entitlement) : {},
     attempts: 0,
     nextAttemptAtEpochMs: nowEpochMs,
     lastError: null,
+    status: OutboxStatus.pending,
+    deliveredTo: [],
   }));
 
 /**

@@ -1,0 +1,187 @@
+import type { Decision } from '../domain/decision';
+import { ConcurrencyConflictError } from '../domain/errors';
+import type { Account, AccountRef, Entitlement } from '../domain/model';
+import { EntitlementStatus } from '../domain/model';
+import {
+  accountHoldsPersonalData,
+  entitlementHoldsPersonalData,
+  hasEnded,
+  purgeAuditRecord,
+  purgedAccount,
+  purgedEntitlement,
+} from '../domain/personal-data';
+import type { Clock } from '../ports/clock';
+import type { Logger } from '../ports/logger';
+import type { Store } from '../ports/store';
+
+export interface PurgePersonalDataDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** How long an ended purchase keeps its personal data. */
+  readonly retentionMs: number;
+  /** How long the anonymised audit records are kept. */
+  readonly auditTtlSeconds: number;
+}
+
+export interface PurgeResult {
+  readonly entitlements: number;
+  readonly accounts: number;
+}
+
+type WriteDeps = Omit<PurgePersonalDataDeps, 'retentionMs'>;
+type Reason = 'retention' | 'account_deleted';
+const PAGE = 100;
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Writes `decide(current)` (a purge and its audit, in one atomic write) while `stillDue`,
+ * deciding again from the stored record when a concurrent change wins the race.
+ *
+ * @returns whether this call purged the record (false: nothing was left to purge).
+ */
+const purgeWhileDue = async <T extends Account | Entitlement>(
+  deps: WriteDeps,
+  record: T,
+  stillDue: (current: T) => boolean,
+  decide: (current: T, nowEpochMs: number) => Decision,
+): Promise<boolean> => {
+  let current: T | null = record;
+  for (let attempt = 1; current && stillDue(current); attempt += 1) {
+    try {
+      return (await deps.store.applyDecision(decide(current, deps.clock.now()))) === 'applied';
+    } catch (error) {
+      if (!(error instanceof ConcurrencyConflictError) || attempt >= MAX_ATTEMPTS) throw error;
+      current = error.current as T | null;
+    }
+  }
+  return false;
+};
+
+const purgeEntitlement = (
+  deps: WriteDeps,
+  entitlement: Entitlement,
+  reason: Reason,
+  stillDue: (current: Entitlement) => boolean = entitlementHoldsPersonalData,
+): Promise<boolean> =>
+  purgeWhileDue(deps, entitlement, stillDue, (current, now) => ({
+    event: purgeAuditRecord(
+      { kind: 'entitlement', record: current },
+      reason,
+      now,
+      deps.auditTtlSeconds,
+    ),
+    account: null,
+    entitlement: { next: purgedEntitlement(current, now), expectedVersion: current.version },
+    outbox: [],
+  }));
+
+const purgeAccount = (deps: WriteDeps, account: Account, reason: Reason) =>
+  purgeWhileDue(deps, account, accountHoldsPersonalData, (current, now) => ({
+    event: purgeAuditRecord(
+      { kind: 'account', record: current },
+      reason,
+      now,
+      deps.auditTtlSeconds,
+    ),
+    account: { next: purgedAccount(current, now), expectedVersion: current.version },
+    entitlement: null,
+    outbox: [],
+  }));
+
+const eachEntitlementOf = async (
+  store: Store,
+  account: AccountRef,
+  visit: (entitlement: Entitlement) => Promise<void>,
+): Promise<void> => {
+  let cursor: string | null = null;
+  do {
+    const page = await store.listEntitlements(
+      { by: 'account', cloud: account.cloud, accountId: account.id },
+      { limit: PAGE, cursor },
+    );
+    for (const entitlement of page.items) await visit(entitlement);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+};
+
+/**
+ * Google requires a deleted account's data gone at once: the account's own was dropped in the
+ * write that recorded the deletion; this purges every purchase of the account too, whatever
+ * its status, and the account again should anything have come back since.
+ */
+export const purgeDeletedAccount = async (
+  deps: Omit<PurgePersonalDataDeps, 'retentionMs'>,
+  ref: AccountRef,
+): Promise<PurgeResult> => {
+  let entitlements = 0;
+  await eachEntitlementOf(deps.store, ref, async (entitlement) => {
+    if (await purgeEntitlement(deps, entitlement, 'account_deleted')) entitlements += 1;
+  });
+  const account = await deps.store.getAccount(ref);
+  const accountPurged = account !== null && (await purgeAccount(deps, account, 'account_deleted'));
+  deps.logger.info('deleted account purged', { entitlements, account: accountPurged });
+  return { entitlements, accounts: accountPurged ? 1 : 0 };
+};
+
+/**
+ * The retention run: purchases that ended (cancelled or deleted) longer than the retention ago
+ * lose their personal data, and so does an account once every purchase of it has. Each purge
+ * leaves an anonymised audit record. Safe to run again at any time: a purged record has
+ * nothing left to purge.
+ *
+ * It reads every ended purchase each run; a connector's ended purchases number in the
+ * thousands, not millions, so that stays cheap and needs no second list to keep in step.
+ */
+export const purgeEndedPurchases = async (deps: PurgePersonalDataDeps): Promise<PurgeResult> => {
+  const endedBefore = deps.clock.now() - deps.retentionMs;
+  const isDue = (entitlement: Entitlement) =>
+    hasEnded(entitlement.status) &&
+    entitlement.updatedAtEpochMs <= endedBefore &&
+    entitlementHoldsPersonalData(entitlement);
+  let entitlements = 0;
+  const accounts = new Map<string, AccountRef>();
+  for (const status of [EntitlementStatus.cancelled, EntitlementStatus.deleted]) {
+    let cursor: string | null = null;
+    do {
+      const page = await deps.store.listEntitlements(
+        { by: 'status', status },
+        { limit: PAGE, cursor },
+      );
+      for (const entitlement of page.items) {
+        if (entitlement.updatedAtEpochMs > endedBefore) continue;
+        accounts.set(`${entitlement.cloud}:${entitlement.accountId}`, {
+          cloud: entitlement.cloud,
+          id: entitlement.accountId,
+        });
+        if (await purgeEntitlement(deps, entitlement, 'retention', isDue)) entitlements += 1;
+      }
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+  }
+
+  let accountsPurged = 0;
+  for (const ref of accounts.values()) {
+    if (await purgeAccountIfAllEnded(deps, ref, endedBefore)) accountsPurged += 1;
+  }
+  deps.logger.info('retention run', { entitlements, accounts: accountsPurged });
+  return { entitlements, accounts: accountsPurged };
+};
+
+/** An account keeps its personal data while any purchase of it is live or still retained. */
+const purgeAccountIfAllEnded = async (
+  deps: PurgePersonalDataDeps,
+  ref: AccountRef,
+  endedBefore: number,
+): Promise<boolean> => {
+  const account = await deps.store.getAccount(ref);
+  if (account === null || !accountHoldsPersonalData(account)) return false;
+  let allEnded = true;
+  await eachEntitlementOf(deps.store, ref, async (entitlement) => {
+    // A purged purchase was written by its purge, so its last change says nothing of its end.
+    allEnded &&=
+      hasEnded(entitlement.status) &&
+      (!entitlementHoldsPersonalData(entitlement) || entitlement.updatedAtEpochMs <= endedBefore);
+  });
+  return allEnded && purgeAccount(deps, account, 'retention');
+};

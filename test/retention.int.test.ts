@@ -1,0 +1,271 @@
+import type { Server } from 'node:http';
+import { createJsonLogger } from '../shared';
+import type { Account, Entitlement, Store } from '../shared';
+import { purgeDeletedAccount, purgeEndedPurchases } from '../shared/app/purge-personal-data';
+import { anAccount, anEntitlement } from '../shared/test/builders';
+import type { StoreUnderTest } from '../shared/test/store-contract';
+import { createSimulator } from '../sim/server';
+import { freePort } from '../infra/local/free-port';
+import { scheduledEvent } from './support/aws-usage';
+import { dynamoDbEndpoint, firestoreEmulator, uniqueName } from './engines/engines';
+import {
+  dynamoDbStoreUnderTest,
+  firestoreStoreUnderTest,
+  freshDynamoDbTable,
+} from './support/stores';
+import { createFirestoreClient, createFirestoreStore } from '../shared/adapters/firestore';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const NOW = Date.UTC(2026, 10, 22, 12, 0);
+const RETENTION_MS = 30 * DAY_MS;
+const logger = createJsonLogger({ level: 'error' });
+
+const GCP_ENTITLEMENT_DATA = {
+  name: 'providers/p/entitlements/e',
+  account: 'providers/p/accounts/a',
+  usageReportingId: 'project_number:123',
+  inputProperties: { contactEmail: 'buyer@example.com' },
+};
+
+/** An account that signed up, with what identifies its person. */
+const signedUp = (overrides: Partial<Account> = {}): Account =>
+  anAccount({
+    status: 'active',
+    tenant: { tenantId: 'tenant-1', linkedAtEpochMs: NOW - 90 * DAY_MS },
+    personal: { userIdentity: 'google-user-123', email: 'buyer@example.com' },
+    snapshot: {
+      updateTimeEpochMs: NOW - 90 * DAY_MS,
+      data: { name: 'accounts/a', state: 'ACTIVE' },
+    },
+    ...overrides,
+  });
+
+const purchase = (account: Account, overrides: Partial<Entitlement> = {}): Entitlement =>
+  anEntitlement({
+    cloud: account.cloud,
+    accountId: account.id,
+    tenantId: 'tenant-1',
+    usageReportingId: 'project_number:123',
+    snapshot: { updateTimeEpochMs: NOW - 60 * DAY_MS, data: GCP_ENTITLEMENT_DATA },
+    ...overrides,
+  });
+
+const seed = async (store: Store, account: Account, entitlements: Entitlement[]) => {
+  await store.putAccount(account, 0);
+  for (const entitlement of entitlements) await store.putEntitlement(entitlement, 0);
+};
+
+describe.each([
+  ['DynamoDB Local', dynamoDbStoreUnderTest],
+  ['the Firestore emulator', firestoreStoreUnderTest],
+])('retention and purge on %s', (_name, open) => {
+  let underTest: StoreUnderTest;
+  let store: Store;
+  let now = NOW;
+  const deps = () => ({
+    store,
+    clock: { now: () => now },
+    logger,
+    retentionMs: RETENTION_MS,
+    auditTtlSeconds: 365 * 86_400,
+  });
+
+  beforeEach(async () => {
+    underTest = await open();
+    store = underTest.store;
+    now = NOW;
+  });
+  afterEach(() => underTest.teardown());
+
+  it('purges a purchase that ended longer ago than the retention, and keeps an anonymised audit', async () => {
+    const account = signedUp();
+    const ended = purchase(account, { status: 'cancelled', updatedAtEpochMs: NOW - 31 * DAY_MS });
+    const live = purchase(account, { status: 'active' });
+    const recent = purchase(account, { status: 'cancelled', updatedAtEpochMs: NOW - 29 * DAY_MS });
+    await seed(store, account, [ended, live, recent]);
+
+    expect(await purgeEndedPurchases(deps())).toEqual({ entitlements: 1, accounts: 0 });
+
+    const purged = await store.getEntitlement(ended);
+    expect(purged).toMatchObject({
+      status: 'cancelled',
+      plan: ended.plan,
+      tenantId: 'tenant-1',
+      usageReportingId: null,
+      snapshot: { updateTimeEpochMs: ended.snapshot!.updateTimeEpochMs, data: {} },
+    });
+    expect(JSON.stringify(purged)).not.toContain('buyer@example.com');
+    for (const kept of [live, recent]) {
+      expect((await store.getEntitlement(kept))?.snapshot?.data).toEqual(GCP_ENTITLEMENT_DATA);
+    }
+    // The account keeps its data while a purchase of it is live.
+    expect((await store.getAccount(account))?.personal).not.toBeNull();
+
+    const audit = await store.getEvent('gcp', `purge:entitlement:${ended.id}:v1`);
+    expect(audit).toMatchObject({
+      type: 'PERSONAL_DATA_PURGED',
+      entitlementId: ended.id,
+      reason: 'retention',
+      payload: { kind: 'entitlement', status: 'cancelled' },
+    });
+    expect(JSON.stringify(audit)).not.toMatch(/buyer@example.com|google-user-123|project_number/);
+
+    // Nothing is left to purge: a second run writes nothing.
+    expect(await purgeEndedPurchases(deps())).toEqual({ entitlements: 0, accounts: 0 });
+  });
+
+  it('purges the account once every purchase of it ended past the retention', async () => {
+    const account = signedUp();
+    const first = purchase(account, { status: 'cancelled', updatedAtEpochMs: NOW - 40 * DAY_MS });
+    const second = purchase(account, { status: 'deleted', updatedAtEpochMs: NOW - 10 * DAY_MS });
+    await seed(store, account, [first, second]);
+
+    expect(await purgeEndedPurchases(deps())).toEqual({ entitlements: 1, accounts: 0 });
+    now = NOW + 21 * DAY_MS;
+    expect(await purgeEndedPurchases(deps())).toEqual({ entitlements: 1, accounts: 1 });
+
+    const stored = await store.getAccount(account);
+    expect(stored).toMatchObject({
+      status: 'active',
+      tenant: { tenantId: 'tenant-1' },
+      personal: null,
+      snapshot: { data: {} },
+    });
+    expect(await store.getEvent('gcp', `purge:account:${account.id}:v1`)).toMatchObject({
+      accountId: account.id,
+      entitlementId: null,
+      reason: 'retention',
+    });
+  });
+
+  it('purges a deleted account and every purchase of it at once, whatever their status', async () => {
+    const account = signedUp({ status: 'deleted', personal: null, snapshot: null });
+    const live = purchase(account, { status: 'active' });
+    const ended = purchase(account, { status: 'cancelled', updatedAtEpochMs: NOW - DAY_MS });
+    await seed(store, account, [live, ended]);
+
+    expect(await purgeDeletedAccount(deps(), account)).toEqual({ entitlements: 2, accounts: 0 });
+    for (const entitlement of [live, ended]) {
+      expect(await store.getEntitlement(entitlement)).toMatchObject({
+        usageReportingId: null,
+        snapshot: { data: {} },
+      });
+      expect(await store.getEvent('gcp', `purge:entitlement:${entitlement.id}:v1`)).toMatchObject({
+        reason: 'account_deleted',
+      });
+    }
+  });
+
+  it('decides again when a purchase changes while it is purged', async () => {
+    const account = signedUp();
+    const ended = purchase(account, { status: 'cancelled', updatedAtEpochMs: NOW - 31 * DAY_MS });
+    await seed(store, account, [ended]);
+    // A reader that changes the purchase right after the run listed it: the purge loses the race.
+    const racing: Store = {
+      ...store,
+      applyDecision: async (decision) => {
+        const current = await store.getEntitlement(ended);
+        if (current?.version === 1) {
+          await store.putEntitlement({ ...current, plan: 'basic' }, current.version);
+        }
+        return store.applyDecision(decision);
+      },
+    };
+    expect(await purgeEndedPurchases({ ...deps(), store: racing })).toMatchObject({
+      entitlements: 1,
+    });
+    expect(await store.getEntitlement(ended)).toMatchObject({
+      version: 3,
+      plan: 'basic',
+      snapshot: { data: {} },
+    });
+  });
+});
+
+describe('the retention functions, as their schedules call them', () => {
+  const old = Date.now() - 31 * DAY_MS;
+
+  it('AWS: an EventBridge scheduled event purges ended purchases in DynamoDB', async () => {
+    const table = await freshDynamoDbTable();
+    try {
+      const account = signedUp({ cloud: 'aws' });
+      const ended = purchase(account, { status: 'cancelled', updatedAtEpochMs: old });
+      await seed(table.store, account, [ended]);
+      Object.assign(process.env, {
+        STORE_BACKEND: 'dynamodb',
+        TABLE_NAME: table.tableName,
+        DYNAMODB_ENDPOINT: dynamoDbEndpoint(),
+        AWS_REGION: 'us-east-1',
+        LOG_LEVEL: 'error',
+        PERSONAL_DATA_RETENTION_DAYS: '30',
+      });
+      let handler: ((event: unknown) => Promise<unknown>) | undefined;
+      jest.isolateModules(() => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        handler = require('../functions/vendor/aws-retention').handler;
+      });
+      expect(await handler!(scheduledEvent())).toEqual({ entitlements: 1, accounts: 1 });
+      expect((await table.store.getAccount(account))?.personal).toBeNull();
+      expect((await table.store.getEntitlement(ended))?.snapshot?.data).toEqual({});
+    } finally {
+      await table.drop();
+    }
+  });
+
+  it('Google: Cloud Scheduler with its OIDC token purges ended purchases in Firestore; others get 401', async () => {
+    const sim = await createSimulator();
+    const projectId = uniqueName('demo-retention');
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/`;
+    const serviceAccount = 'scheduler@demo-local.iam.gserviceaccount.com';
+    Object.assign(process.env, {
+      STORE_BACKEND: 'firestore',
+      FIRESTORE_PROJECT_ID: projectId,
+      FIRESTORE_EMULATOR_HOST: firestoreEmulator().host,
+      GOOGLE_CERTS_URL: sim.url,
+      SCHEDULER_AUDIENCE: url,
+      SCHEDULER_SERVICE_ACCOUNT: serviceAccount,
+      LOG_LEVEL: 'error',
+      PERSONAL_DATA_RETENTION_DAYS: '30',
+    });
+    const db = createFirestoreClient({ projectId });
+    const store = createFirestoreStore(db);
+    let server: Server | undefined;
+    jest.isolateModules(() => {
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      require('../functions/vendor/gcp-retention');
+      const { getTestServer } = require('@google-cloud/functions-framework/testing') as {
+        getTestServer: (name: string) => Server;
+      };
+      /* eslint-enable @typescript-eslint/no-require-imports */
+      server = getTestServer('gcpRetention');
+    });
+    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', () => resolve()));
+    try {
+      const account = signedUp();
+      const ended = purchase(account, { status: 'cancelled', updatedAtEpochMs: old });
+      await seed(store, account, [ended]);
+      const call = (token: string | null) =>
+        fetch(url, {
+          method: 'POST',
+          headers: token === null ? {} : { authorization: `Bearer ${token}` },
+        });
+
+      expect((await call(null)).status).toBe(401);
+      expect(
+        (await call(sim.gcp.oidcToken({ audience: url, email: 'other@x.iam.gserviceaccount.com' })))
+          .status,
+      ).toBe(401);
+      expect((await store.getEntitlement(ended))?.snapshot?.data).toEqual(GCP_ENTITLEMENT_DATA);
+
+      const run = await call(sim.gcp.oidcToken({ audience: url, email: serviceAccount }));
+      expect(run.status).toBe(200);
+      expect(await run.json()).toEqual({ entitlements: 1, accounts: 1 });
+      expect((await store.getAccount(account))?.personal).toBeNull();
+    } finally {
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+      await sim.stop();
+      await db.terminate();
+    }
+  });
+});
