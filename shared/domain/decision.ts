@@ -152,7 +152,14 @@ const eventsToward = (
 ): LifecycleEvent[] | null => {
   const path = pathBetween(current.status, observed.status);
   if (path === null) return null;
-  if (path.length > 0) return path;
+  if (path.length > 0) {
+    // Leaving a pending plan change on the old plan is the change withdrawn or rejected.
+    const withdrawn =
+      path[0] === LifecycleEvent.planChanged &&
+      (hint === LifecycleEvent.planChangeCancelled ||
+        (observed.plan !== undefined && observed.plan === current.plan));
+    return withdrawn ? [LifecycleEvent.planChangeCancelled, ...path.slice(1)] : path;
+  }
   const changes = changesOf(observed);
   if (hint === LifecycleEvent.renewed && current.status !== 'pending_approval') return [hint];
   if (

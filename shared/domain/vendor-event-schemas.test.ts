@@ -126,6 +126,12 @@ const SCENARIOS: Readonly<Record<string, Scenario>> = {
     observation: { entitlement: observed({ plan: 'pro', pendingPlan: null }) },
     entitlement: stored({ status: 'pending_plan_change', plan: 'basic', pendingPlan: 'pro' }),
   },
+  [VendorEventType.entitlementPlanChangeCancelled]: {
+    name: 'a plan change withdrawn, the old plan kept',
+    command: command({ type: 'ENTITLEMENT_PLAN_CHANGE_CANCELLED', hint: 'plan_change_cancelled' }),
+    observation: { entitlement: observed({ plan: 'basic', pendingPlan: null }) },
+    entitlement: stored({ status: 'pending_plan_change', plan: 'basic', pendingPlan: 'pro' }),
+  },
   [VendorEventType.entitlementCancellationScheduled]: {
     name: 'a cancellation at the end of the term',
     command: command({ type: 'ENTITLEMENT_PENDING_CANCELLATION' }),
@@ -266,9 +272,6 @@ const toldAboutUsage = async (
  * checked with a message built the way its producer will build it.
  */
 const NOT_PRODUCED_YET: Readonly<Partial<Record<VendorEventType, string>>> = {
-  // decideEntitlement reaches `active` from `pending_plan_change` by `plan_changed` whatever
-  // the hint, so a cancelled or rejected plan change is reported as a plan change.
-  [VendorEventType.entitlementPlanChangeCancelled]: 'decideEntitlement never chooses it',
   [VendorEventType.accountLinked]: 'written by the vendor API linking an account to a tenant',
   [VendorEventType.accountUnlinked]: 'written by the vendor API unlinking an account',
 };
@@ -277,16 +280,6 @@ const NOT_PRODUCED_YET: Readonly<Partial<Record<VendorEventType, string>>> = {
 const builtMessage = (type: VendorEventType): OutboxMessage => {
   const eventId = `built-${type}`;
   switch (type) {
-    case VendorEventType.entitlementPlanChangeCancelled: {
-      const entitlement = stored({ status: 'active', plan: 'basic', pendingPlan: null });
-      const [message] = outboxMessagesFor(
-        { cloud: 'gcp', eventId },
-        [type],
-        { accountId: 'acct-1', entitlement, tenantId: 'tenant-7' },
-        T0,
-      );
-      return message!;
-    }
     case VendorEventType.accountLinked:
     case VendorEventType.accountUnlinked: {
       const linked = type === VendorEventType.accountLinked;
@@ -525,9 +518,10 @@ describe('every decision over the state table', () => {
     expect(refused).toEqual([]);
   });
 
-  it('never writes entitlement.plan_change_cancelled, which is why it is listed as not produced', () => {
+  it('tells a withdrawn plan change apart from one in effect', () => {
     const types = new Set(sweep().map((message) => message.type));
-    expect(types.has(VendorEventType.entitlementPlanChangeCancelled)).toBe(false);
+    expect(types.has(VendorEventType.entitlementPlanChangeCancelled)).toBe(true);
+    expect(types.has(VendorEventType.entitlementPlanChanged)).toBe(true);
   });
 });
 
