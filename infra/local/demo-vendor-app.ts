@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { verifyHandoffToken } from '../../shared/adapters/handoff/handoff-token';
+import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../shared/adapters/webhooks';
 import { awsEntitlementId } from '../../shared/domain/aws-keys';
 import type { Cloud, Entitlement } from '../../shared/domain/model';
 import type { Store } from '../../shared/ports/store';
@@ -67,8 +68,9 @@ const readForm = async (req: AsyncIterable<Buffer | string>): Promise<URLSearchP
  * The pages of the local stack a person clicks through: a buyer's "marketplace" page that buys
  * through the simulator, on Google Cloud or AWS, and posts the signup or registration token to
  * that cloud's signup function exactly as the marketplace's page does; the vendor's onboarding
- * page that checks the handoff token; and `GET /state?cloud=&id=`, what the functions stored for
- * a purchase, as JSON.
+ * page that checks the handoff token; `GET /state?cloud=&id=`, what the functions stored for a
+ * purchase, as JSON; and `POST /webhooks`, which checks each event's signature as the vendor's
+ * app must (`GET /webhooks` lists those received).
  */
 export const startDemoVendorApp = (options: {
   port: number;
@@ -80,7 +82,11 @@ export const startDemoVendorApp = (options: {
   handoffSecret: string;
   /** The stores the functions of each cloud write to. */
   stores: Readonly<Record<Cloud, Store>>;
+  /** What the functions sign their webhooks to `POST /webhooks` with. */
+  webhookSecrets: readonly string[];
 }): Promise<Server> => {
+  // The events received, newest first: what a vendor's app would act on.
+  const received: Array<{ id: string; type: string; entitlementId: string | null }> = [];
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', `http://127.0.0.1:${options.port}`);
@@ -148,6 +154,36 @@ ${autoSubmit(options.signupUrl, { 'x-gcp-marketplace-token': purchase.signupToke
 ${autoSubmit(options.awsSignupUrl, { 'x-amzn-marketplace-token': bought.registrationToken })}`,
           ),
         );
+        return;
+      }
+      if (url.pathname === '/webhooks') {
+        res.setHeader('content-type', 'application/json');
+        if (req.method === 'GET') {
+          res.writeHead(200).end(JSON.stringify(received));
+          return;
+        }
+        // What the vendor's app does with a webhook: check the signature on the exact bytes.
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        const body = Buffer.concat(chunks);
+        try {
+          verifyWebhookSignature({
+            header: req.headers[SIGNATURE_HEADER.toLowerCase()] as string | undefined,
+            body,
+            secrets: options.webhookSecrets,
+            nowEpochMs: Date.now(),
+          });
+        } catch {
+          res.writeHead(401).end(JSON.stringify({ message: 'bad signature' }));
+          return;
+        }
+        const event = JSON.parse(body.toString('utf8')) as (typeof received)[number];
+        // At least once: the same event may come twice, its id says so.
+        if (!received.some((seen) => seen.id === event.id)) {
+          received.unshift({ id: event.id, type: event.type, entitlementId: event.entitlementId });
+          received.splice(200);
+        }
+        res.writeHead(204).end();
         return;
       }
       if (req.method === 'GET' && url.pathname === '/state') {

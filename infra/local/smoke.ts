@@ -54,6 +54,20 @@ const waitUntilActive = async (label: string, stateUrl: string): Promise<Stored>
   }
 };
 
+/** Polls the demo app's webhook receiver, which keeps only events whose signature checked out. */
+const waitForWebhook = async (label: string, entitlementId: string, type: string) => {
+  const deadline = Date.now() + ACTIVE_WITHIN_MS;
+  for (;;) {
+    const events = (await (await fetch(`${APP}/webhooks`)).json()) as Array<{
+      type: string;
+      entitlementId: string | null;
+    }>;
+    if (events.some((e) => e.type === type && e.entitlementId === entitlementId)) return;
+    if (Date.now() > deadline) return fail(`${label}: the webhook`, `no signed ${type} received`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+};
+
 const buyAndSignUp = async (
   label: string,
   buy: { path: string; fields: Record<string, string> },
@@ -96,11 +110,14 @@ const buyAndSignUp = async (
     return fail(`${label}: the onboarding page`, `names tenant ${tenant}, handoff ${claims.sub}`);
   }
 
-  const stored = await waitUntilActive(label, new URL(state, APP).toString());
+  const stateUrl = new URL(state, APP);
+  const stored = await waitUntilActive(label, stateUrl.toString());
   if (stored.tenantId !== tenant) {
     return fail(`${label}: the stored purchase`, `tenant ${stored.tenantId}, expected ${tenant}`);
   }
-  return `smoke: ${label}: bought, signed up, landed on the onboarding page (${claims.cloud} tenant ${tenant}), stored purchase active`;
+  const vendorId = `${stateUrl.searchParams.get('cloud')}:${stateUrl.searchParams.get('id')}`;
+  await waitForWebhook(label, vendorId, 'entitlement.activated');
+  return `smoke: ${label}: bought, signed up, landed on the onboarding page (${claims.cloud} tenant ${tenant}), stored purchase active, signed webhook received`;
 };
 
 const main = async (): Promise<void> => {

@@ -38,7 +38,11 @@ const PORTS = {
   awsSignup: port('LOCAL_AWS_SIGNUP_PORT', 4015),
   awsSqs: port('LOCAL_AWS_SQS_PORT', 4016),
   awsMetering: port('LOCAL_AWS_METERING_PORT', 4017),
+  webhooks: port('LOCAL_WEBHOOKS_PORT', 4018),
 };
+
+/** As serverless.yml's `rate(1 minute)` and the Scheduler job: retries of undelivered events. */
+const WEBHOOK_RUN_EVERY_MS = 60_000;
 
 /** As serverless.yml's `cron(5 * * * ? *)`: once the hour before has surely closed. */
 const METERING_MINUTES_PAST_THE_HOUR = 5;
@@ -51,6 +55,7 @@ const listen = (server: Server, at: number) =>
   });
 
 type MeteringHandler = (event?: Record<string, unknown>) => Promise<MeterUsageResult>;
+type ScheduledHandler = (event?: Record<string, unknown>) => Promise<unknown>;
 
 /** The event the hourly EventBridge rule invokes the metering function with. */
 const scheduledEvent = (region: string, account: string) => ({
@@ -103,6 +108,7 @@ const main = async (): Promise<void> => {
 
   const local = (at: number) => `http://127.0.0.1:${at}/`;
   const handoffSecret = randomBytes(32).toString('hex');
+  const webhookSecret = randomBytes(32).toString('hex');
   const onboardingUrl = `${local(PORTS.app)}welcome`;
   const usageService = sim.gcp.productDomains[0]!;
   Object.assign(process.env, {
@@ -127,11 +133,15 @@ const main = async (): Promise<void> => {
     SCHEDULER_AUDIENCE: local(PORTS.usageReport),
     SCHEDULER_SERVICE_ACCOUNT: 'scheduler@demo-local.iam.gserviceaccount.com',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    // Every function of both clouds signs the events it writes to the demo app's webhook.
+    WEBHOOK_URLS: `${local(PORTS.app)}webhooks`,
+    WEBHOOK_SECRETS: webhookSecret,
   });
   /* eslint-disable @typescript-eslint/no-require-imports */
   require('../../functions/gcp/events');
   require('../../functions/gcp/signup');
   require('../../functions/gcp/usage-report');
+  require('../../functions/vendor/gcp-webhooks');
   const { getTestServer } = require('@google-cloud/functions-framework/testing') as {
     getTestServer: (name: string) => Server;
   };
@@ -170,6 +180,8 @@ const main = async (): Promise<void> => {
     notifications: (require('../../functions/aws/notifications') as { handler: SqsHandler })
       .handler,
     metering: (require('../../functions/aws/metering') as { handler: MeteringHandler }).handler,
+    webhooks: (require('../../functions/vendor/aws-webhooks') as { handler: ScheduledHandler })
+      .handler,
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
   const meter = () => aws.metering(scheduledEvent(sim.aws.region, sim.aws.sellerAccountId));
@@ -178,6 +190,8 @@ const main = async (): Promise<void> => {
     events: getTestServer('gcpEventsPush'),
     signup: getTestServer('gcpSignup'),
     usageReport: getTestServer('gcpUsageReport'),
+    // Checks Cloud Scheduler's token, whose audience here is the usage report's URL.
+    webhooks: getTestServer('gcpWebhooks'),
     awsSignup: serveHttpApi(aws.signup),
     awsSqs: serveSqsHandler(aws.notifications),
     awsMetering: serveMeteringOnDemand(meter),
@@ -185,6 +199,7 @@ const main = async (): Promise<void> => {
   await listen(functions.events, PORTS.events);
   await listen(functions.signup, PORTS.signup);
   await listen(functions.usageReport, PORTS.usageReport);
+  await listen(functions.webhooks, PORTS.webhooks);
   await listen(functions.awsSignup, PORTS.awsSignup);
   await listen(functions.awsSqs, PORTS.awsSqs);
   await listen(functions.awsMetering, PORTS.awsMetering);
@@ -213,6 +228,24 @@ const main = async (): Promise<void> => {
   };
   scheduleMetering();
 
+  // Each write delivers its events at once; these runs retry what could not be delivered.
+  const webhookRuns = setInterval(() => {
+    const token = sim.gcp.oidcToken({
+      audience: local(PORTS.usageReport),
+      email: 'scheduler@demo-local.iam.gserviceaccount.com',
+    });
+    Promise.all([
+      aws.webhooks(scheduledEvent(sim.aws.region, sim.aws.sellerAccountId)),
+      fetch(local(PORTS.webhooks), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    ]).catch((error: unknown) =>
+      console.error('webhook run failed:', error instanceof Error ? error.message : error),
+    );
+  }, WEBHOOK_RUN_EVERY_MS);
+  webhookRuns.unref();
+
   const app = await startDemoVendorApp({
     port: PORTS.app,
     sim,
@@ -223,6 +256,7 @@ const main = async (): Promise<void> => {
       gcp: createFirestoreStore(firestoreClient),
       aws: createDynamoDbStore(client, { tableName: TABLE_NAME }),
     },
+    webhookSecrets: [webhookSecret],
   });
 
   console.log(
@@ -239,6 +273,7 @@ const main = async (): Promise<void> => {
       `  aws/notifications       ${local(PORTS.awsSqs)}  (SQS events from the simulator's queue ${sim.aws.queueArn})`,
       `  aws/metering            hourly at ${METERING_MINUTES_PAST_THE_HOUR} past the hour; now: curl -X POST ${local(PORTS.awsMetering)}meter`,
       `  AWS product             ${product.code}  (dimensions ${process.env.METERING_DIMENSIONS})`,
+      `  webhooks                every write signs its events to ${local(PORTS.app)}webhooks (GET lists them); retries every minute (gcp on ${local(PORTS.webhooks)})`,
       `  Firestore emulator      ${firestore.host}  (in memory, project demo-local)`,
       `  DynamoDB Local          ${dynamo.endpoint}  (data in .local/dynamodb, table "${TABLE_NAME}"${created ? ', created now' : ''})`,
       '',
@@ -253,6 +288,7 @@ const main = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     clearTimeout(meteringTimer);
+    clearInterval(webhookRuns);
     // Whatever hangs, the stack does not outlive the signal by long.
     setTimeout(() => process.exit(1), 15_000).unref();
     const close = (server: Server) =>
