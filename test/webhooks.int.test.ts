@@ -456,6 +456,19 @@ describe.each([
     expect(app.accepted().slice(3).sort()).toEqual([...inRange].sort());
   });
 
+  it('waits no longer than a shorter attempt timeout, as the attempt right after a write does', async () => {
+    const app = await receiver();
+    app.answer('hang');
+    const [event] = await write(eventOf('ent-short-wait'));
+
+    expect(await deliverWebhooks(depsFor([app]), { attemptTimeoutMs: 100 })).toMatchObject({
+      retried: 1,
+    });
+    const [entry] = await logOf(event!);
+    expect(entry).toMatchObject({ outcome: 'failed', error: 'no answer within 100 ms' });
+    expect(entry!.latencyMs).toBeLessThan(TIMEOUT_MS);
+  });
+
   it('withWebhookDelivery delivers what a write put in the outbox before it returns', async () => {
     const app = await receiver();
     const deps = depsFor([app]);

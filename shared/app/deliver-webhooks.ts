@@ -32,6 +32,8 @@ export interface DeliverWebhooksInput {
   readonly limit?: number;
   /** Claims no new batch once the run has taken this long; the batch under way finishes. */
   readonly budgetMs?: number;
+  /** Waits at most this long for each endpoint, when shorter than the sender's timeout. */
+  readonly attemptTimeoutMs?: number;
 }
 
 /** What one run did; each claimed event counts once in the others. */
@@ -58,6 +60,11 @@ const DEFAULT_RUN_LIMIT = 1_000;
 const ORDERING_PAGE = 100;
 /** The soonest a held-back event comes round again, so a run does not spin on it. */
 const MIN_DEFER_MS = 1_000;
+/**
+ * The wait for each endpoint right after a write: a buyer's browser or a marketplace delivery
+ * waits on that write, so a slow endpoint gets its full timeout from the scheduled run instead.
+ */
+const AFTER_WRITE_TIMEOUT_MS = 3_000;
 const MAX_ERROR_LENGTH = 500;
 
 type Outcome = 'delivered' | 'retried' | 'failed' | 'deferred';
@@ -271,6 +278,14 @@ export const deliverWebhooks = async (
   deps: DeliverWebhooksDeps,
   input: DeliverWebhooksInput = {},
 ): Promise<DeliverWebhooksResult> => {
+  const { attemptTimeoutMs } = input;
+  if (attemptTimeoutMs !== undefined) {
+    const { sender } = deps;
+    deps = {
+      ...deps,
+      sender: { send: (request) => sender.send({ ...request, timeoutMs: attemptTimeoutMs }) },
+    };
+  }
   const counts = { claimed: 0, delivered: 0, retried: 0, failed: 0, deferred: 0 };
   if (deps.endpoints.length === 0 || input.ids?.length === 0) return counts;
   const startedAtEpochMs = deps.clock.now();
@@ -323,10 +338,11 @@ export const withWebhookDelivery = (deps: DeliverWebhooksDeps): Store => {
       const result = await deps.store.applyDecision(decision);
       if (result === 'applied' && decision.outbox.length > 0) {
         const ids = decision.outbox.map((message) => message.id);
-        await deliverWebhooks(deps, { ids }).catch((error: unknown) =>
-          deps.logger.warn('webhook delivery after a write failed; the scheduled run retries', {
-            error,
-          }),
+        await deliverWebhooks(deps, { ids, attemptTimeoutMs: AFTER_WRITE_TIMEOUT_MS }).catch(
+          (error: unknown) =>
+            deps.logger.warn('webhook delivery after a write failed; the scheduled run retries', {
+              error,
+            }),
         );
       }
       return result;

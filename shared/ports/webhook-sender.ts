@@ -14,6 +14,8 @@ export interface WebhookRequest {
   readonly messageId: string;
   /** The JSON body exactly as it is signed and sent. */
   readonly body: string;
+  /** A shorter wait than the sender's own, for an attempt someone is waiting on. */
+  readonly timeoutMs?: number;
 }
 
 /**

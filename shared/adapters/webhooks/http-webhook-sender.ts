@@ -44,7 +44,8 @@ export const createHttpWebhookSender = (options: HttpWebhookSenderOptions): Webh
       body: request.body,
       timestampSeconds: Math.floor(options.clock.now() / 1000),
     });
-    const signal = AbortSignal.timeout(options.timeoutMs);
+    const timeoutMs = Math.min(options.timeoutMs, request.timeoutMs ?? options.timeoutMs);
+    const signal = AbortSignal.timeout(timeoutMs);
     // A duration, so a monotonic clock: wall-clock steps must not make latencies negative.
     const startedAt = performance.now();
     const latencyMs = () => Math.max(0, Math.round(performance.now() - startedAt));
@@ -70,7 +71,7 @@ export const createHttpWebhookSender = (options: HttpWebhookSenderOptions): Webh
         ? {
             kind: 'no_answer',
             reason: 'timeout',
-            error: `no answer within ${options.timeoutMs} ms`,
+            error: `no answer within ${timeoutMs} ms`,
             latencyMs: latencyMs(),
           }
         : {
