@@ -1,21 +1,18 @@
 import { z } from 'zod';
-import { blankToUndefined, collect, handoffSchema, parse, text, url } from './env-schema';
+import {
+  blankToUndefined,
+  collect,
+  handoffSchema,
+  optionalList,
+  parse,
+  text,
+  url,
+  withDefault,
+} from './env-schema';
 import type { Env } from './env-schema';
 import { loadCoreConfig } from './load-config';
 import type { CoreConfig } from './load-config';
-
-const optionalList = z.preprocess(
-  (value) => blankToUndefined(value) ?? '',
-  z.string().transform((value) =>
-    value
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean),
-  ),
-);
-
-const withDefault = <T extends z.ZodType>(fallback: string, schema: T) =>
-  z.preprocess((value) => blankToUndefined(value) ?? fallback, schema);
+import { meteringDimensionsSchema, meteringWindowHoursSchema } from './usage-env';
 
 export interface AwsMarketplaceConfig {
   readonly productCode: string;
@@ -49,7 +46,7 @@ export interface AwsMeteringConfig {
 }
 
 const meteringSchema = z.object({
-  METERING_DIMENSIONS: optionalList,
+  METERING_DIMENSIONS: meteringDimensionsSchema,
   METERING_ZERO_RECORDS: withDefault(
     'true',
     z
@@ -62,14 +59,7 @@ const meteringSchema = z.object({
     '10',
     z.coerce.number('must be a number').positive('must be above 0').max(1000),
   ),
-  METERING_WINDOW_HOURS: withDefault(
-    '24',
-    z.coerce
-      .number()
-      .int('must be a whole number of hours')
-      .min(2)
-      .max(24 * 31),
-  ),
+  METERING_WINDOW_HOURS: meteringWindowHoursSchema,
 });
 
 const meteringOf = (env: Env): AwsMeteringConfig => {

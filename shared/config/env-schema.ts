@@ -25,6 +25,21 @@ export const list = z.preprocess(
     .pipe(z.array(z.string()).min(1, 'must list at least one value')),
 );
 
+/** A comma-separated list that may be unset or blank: then it is empty. */
+export const optionalList = z.preprocess(
+  (value) => blankToUndefined(value) ?? '',
+  z.string().transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  ),
+);
+
+/** An unset or blank variable becomes `fallback`; anything else must pass `schema`. */
+export const withDefault = <T extends z.ZodType>(fallback: string, schema: T) =>
+  z.preprocess((value) => blankToUndefined(value) ?? fallback, schema);
+
 /** Where a signed-up buyer goes, and how the handoff token that goes with them is signed. */
 export const handoffSchema = z.object({
   ONBOARDING_URL: url,

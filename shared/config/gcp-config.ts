@@ -5,6 +5,7 @@ import type { CoreConfig } from './load-config';
 
 import { blankToUndefined, collect, handoffSchema, list, parse, text, url } from './env-schema';
 import type { Env } from './env-schema';
+import { usageMetricsSchema } from './usage-env';
 
 const GOOGLE_DEFAULTS = {
   PROCUREMENT_API_URL: 'https://cloudcommerceprocurement.googleapis.com/',
@@ -138,30 +139,9 @@ export interface GcpUsageConfig extends CoreConfig {
   readonly scheduler: { readonly audience: string; readonly serviceAccount: string };
 }
 
-const metricsSchema = z.preprocess(
-  blankToUndefined,
-  z
-    .string('is required')
-    .transform((value, ctx) => {
-      try {
-        return JSON.parse(value) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(
-      z.record(
-        z.string().min(1),
-        z.record(z.string().min(1), z.string().min(1)),
-        'must map each plan to a map of dimension to metric name',
-      ),
-    ),
-);
-
 const usageSchema = z.object({
   USAGE_SERVICE_NAME: text,
-  USAGE_METRICS: metricsSchema,
+  USAGE_METRICS: usageMetricsSchema,
   SERVICE_CONTROL_API_URL: url,
   GOOGLE_CERTS_URL: url,
   SCHEDULER_AUDIENCE: text,
@@ -185,4 +165,28 @@ export const loadGcpUsageConfig = (env: Env = process.env): GcpUsageConfig => {
       },
     };
   });
+};
+
+export interface GcpScheduledConfig {
+  readonly googleCertsUrl: string;
+  /** Who may call a scheduled function: Cloud Scheduler's OIDC token must say so. */
+  readonly scheduler: { readonly audience: string; readonly serviceAccount: string };
+}
+
+const scheduledSchema = usageSchema.pick({
+  GOOGLE_CERTS_URL: true,
+  SCHEDULER_AUDIENCE: true,
+  SCHEDULER_SERVICE_ACCOUNT: true,
+});
+
+/** What every function Cloud Scheduler calls needs to check the caller. @throws ConfigError */
+export const loadGcpScheduledConfig = (env: Env = process.env): GcpScheduledConfig => {
+  const value = parse(scheduledSchema, withDefaults(env));
+  return {
+    googleCertsUrl: value.GOOGLE_CERTS_URL,
+    scheduler: {
+      audience: value.SCHEDULER_AUDIENCE,
+      serviceAccount: value.SCHEDULER_SERVICE_ACCOUNT,
+    },
+  };
 };

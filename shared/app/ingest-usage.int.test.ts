@@ -1,0 +1,568 @@
+import { randomUUID } from 'node:crypto';
+import { NotFoundError, StoreUnavailableError, ValidationError } from '../domain/errors';
+import type { Entitlement, UsageHourKey } from '../domain/model';
+import { HOUR_MS, hourStartEpochMs } from '../domain/time';
+import { vendorIdOf } from '../domain/vendor-events';
+import type { Store } from '../ports/store';
+import { anEntitlement, T0 } from '../test/builders';
+import type { StoreUnderTest } from '../test/store-contract';
+import { STORES_UNDER_TEST } from '../../test/support/stores';
+import { ingestUsage, listUsage, MAX_USAGE_RECORDS_PER_BATCH } from './ingest-usage';
+import type { IngestUsageDeps, UsageRecordResult } from './ingest-usage';
+
+/** 2026-11-22T10:15:00Z: the hour open now starts at 10:00. */
+const NOW = T0;
+const OPEN_HOUR = hourStartEpochMs(NOW);
+const iso = (epochMs: number) => new Date(epochMs).toISOString();
+
+const AWS_DIMENSIONS: ReadonlySet<string> = new Set(['requests', 'users']);
+const GCP_DIMENSIONS: Readonly<Record<string, ReadonlySet<string>>> = {
+  pro: new Set(['requests']),
+};
+
+/** The store as the use case sees it, counting the calls that matter to the batch's cost. */
+const counting = (store: Store) => {
+  const calls = { addUsage: 0, getEntitlement: 0, listEntitlements: 0 };
+  const counted: Store = {
+    ...store,
+    addUsage: (ingest) => {
+      calls.addUsage += 1;
+      return store.addUsage(ingest);
+    },
+    getEntitlement: (ref) => {
+      calls.getEntitlement += 1;
+      return store.getEntitlement(ref);
+    },
+    listEntitlements: (query, page) => {
+      calls.listEntitlements += 1;
+      return store.listEntitlements(query, page);
+    },
+  };
+  return { store: counted, calls };
+};
+
+describe.each(STORES_UNDER_TEST)('usage ingest on %s', (_engine, makeStore) => {
+  let subject: StoreUnderTest;
+  let store: Store;
+  beforeAll(async () => {
+    subject = await makeStore();
+    store = subject.store;
+  });
+  afterAll(async () => {
+    await subject?.teardown();
+  });
+
+  const depsWith = (overrides: Partial<IngestUsageDeps> = {}): IngestUsageDeps => ({
+    store,
+    clock: { now: () => NOW },
+    windowHours: 24,
+    knownDimensions: (entitlement) =>
+      entitlement.cloud === 'aws'
+        ? AWS_DIMENSIONS
+        : (GCP_DIMENSIONS[entitlement.plan ?? ''] ?? new Set()),
+    dedupeTtlSeconds: 25 * 3_600,
+    ...overrides,
+  });
+
+  const seeded = async (overrides: Partial<Entitlement> = {}): Promise<Entitlement> => {
+    const cloud = overrides.cloud ?? 'aws';
+    const entitlement = anEntitlement({
+      cloud,
+      id:
+        cloud === 'aws'
+          ? `arn:aws:license-manager::123456789012:license:l-${randomUUID()}`
+          : `ent-${randomUUID()}`,
+      accountId: cloud === 'aws' ? '123456789012' : `acct-${randomUUID()}`,
+      ...overrides,
+    });
+    return store.putEntitlement(entitlement, 0);
+  };
+
+  const aRecord = (entitlement: Entitlement, overrides: Record<string, unknown> = {}) => ({
+    usageId: `u-${randomUUID()}`,
+    entitlementId: vendorIdOf(entitlement),
+    dimension: 'requests',
+    quantity: 1,
+    timestamp: iso(NOW - HOUR_MS),
+    ...overrides,
+  });
+
+  const hourOf = (
+    entitlement: Entitlement,
+    hourStart = OPEN_HOUR - HOUR_MS,
+    dimension = 'requests',
+  ): UsageHourKey => ({
+    cloud: entitlement.cloud,
+    entitlementId: entitlement.id,
+    dimension,
+    hourStartEpochMs: hourStart,
+  });
+
+  const statuses = (results: readonly UsageRecordResult[]) =>
+    results.map((r) => (r.status === 'rejected' ? r.code : r.status));
+
+  it('accepts the valid records of a mixed batch and rejects each of the others with a reason', async () => {
+    const entitlement = await seeded();
+    const suspended = await seeded({ status: 'suspended' });
+    const gcp = await seeded({ cloud: 'gcp', plan: 'pro' });
+    const lonelyTenant = `tenant-${randomUUID()}`;
+    const busyTenant = `tenant-${randomUUID()}`;
+    await seeded({ tenantId: busyTenant });
+    await seeded({ tenantId: busyTenant });
+    await seeded({ tenantId: lonelyTenant, status: 'cancelled' });
+    const repeated = aRecord(entitlement, { quantity: 4 });
+
+    const batch: unknown[] = [
+      aRecord(entitlement, { quantity: 5 }),
+      aRecord(entitlement, { quantity: -1 }),
+      aRecord(entitlement, { quantity: 1.5 }),
+      aRecord(entitlement, { usageId: 'has spaces' }),
+      aRecord(entitlement, { tenantId: busyTenant }),
+      aRecord(entitlement, { timestamp: 'yesterday' }),
+      aRecord(entitlement, { color: 'blue' }),
+      'not a record',
+      aRecord(entitlement, { quantity: 3, allocations: [{ tags: { team: 'a' }, quantity: 2 }] }),
+      aRecord(entitlement, {
+        quantity: 2,
+        allocations: [
+          { tags: { team: 'a' }, quantity: 1 },
+          { tags: { team: 'a' }, quantity: 1 },
+        ],
+      }),
+      aRecord(entitlement, { allocations: [{ tags: { 'bad?key': 'a' }, quantity: 1 }] }),
+      repeated,
+      { ...repeated, quantity: 5 },
+      aRecord(entitlement, { timestamp: iso(NOW - 24 * HOUR_MS) }),
+      aRecord(entitlement, { timestamp: iso(NOW + 10 * 60 * 1_000) }),
+      aRecord(entitlement, { entitlementId: `aws:arn:aws:license-manager::1:license:l-none` }),
+      aRecord(entitlement, { entitlementId: 'azure:sub-1' }),
+      aRecord(suspended),
+      aRecord(gcp, { dimension: 'users' }),
+      aRecord(entitlement, { dimension: 'storage' }),
+      { ...aRecord(entitlement), entitlementId: undefined, tenantId: lonelyTenant },
+      { ...aRecord(entitlement), entitlementId: undefined, tenantId: busyTenant },
+      aRecord(gcp, { quantity: 7 }),
+    ];
+    const result = await ingestUsage(depsWith(), batch);
+
+    expect(statuses(result.results)).toEqual([
+      'accepted',
+      'invalid_record',
+      'invalid_record',
+      'invalid_record',
+      'invalid_record',
+      'invalid_record',
+      'invalid_record',
+      'invalid_record',
+      'invalid_allocations',
+      'invalid_allocations',
+      'invalid_allocations',
+      'accepted',
+      'conflicting_duplicate',
+      'outside_window',
+      'outside_window',
+      'entitlement_not_found',
+      'invalid_record',
+      'entitlement_not_active',
+      'unknown_dimension',
+      'unknown_dimension',
+      'no_active_entitlement',
+      'ambiguous_tenant',
+      'accepted',
+    ]);
+    expect(result).toMatchObject({ accepted: 3, duplicates: 0, rejected: 20 });
+    // Each answer names its record and says why in a few words.
+    expect(result.results[1]).toMatchObject({
+      usageId: (batch[1] as { usageId: string }).usageId,
+      path: 'quantity',
+    });
+    expect(result.results[3]).toMatchObject({ usageId: null, path: 'usageId' });
+    expect(result.results[4]).toMatchObject({ path: 'tenantId' });
+    expect(result.results[7]).toMatchObject({ usageId: null, path: '' });
+    expect(result.results[8]).toMatchObject({ path: 'allocations' });
+    expect(result.results[9]).toMatchObject({ path: 'allocations[1].tags' });
+    expect(result.results[10]?.path).toBe('allocations[0].tags');
+    for (const answer of result.results.filter((r) => r.status === 'rejected')) {
+      expect(answer.message).toEqual(expect.any(String));
+      expect(answer.message!.length).toBeLessThan(300);
+    }
+    expect(result.results[15]?.message).toMatch(/not found/);
+    expect(result.results[16]?.message).toMatch(/vendor id/);
+    expect(result.results[17]?.message).toMatch(/suspended/);
+
+    expect((await store.getUsageHour(hourOf(entitlement)))?.quantity).toBe(9);
+    expect((await store.getUsageHour(hourOf(gcp)))?.quantity).toBe(7);
+    expect(await store.getUsageHour(hourOf(suspended))).toBeNull();
+  });
+
+  it('answers a retried batch with duplicates and counts nothing twice', async () => {
+    const entitlement = await seeded();
+    const batch = [
+      aRecord(entitlement, { quantity: 2 }),
+      aRecord(entitlement, { quantity: 3, dimension: 'users' }),
+      aRecord(entitlement, {
+        quantity: 5,
+        allocations: [{ tags: { team: 'a' }, quantity: 4 }, { quantity: 1 }],
+      }),
+      aRecord(entitlement, { dimension: 'storage' }),
+    ];
+    const first = await ingestUsage(depsWith(), batch);
+    // The allocations come in another order: the same record, the same parts.
+    const retried: unknown[] = [...batch];
+    retried[2] = {
+      ...batch[2]!,
+      allocations: [{ quantity: 1 }, { tags: { team: 'a' }, quantity: 4 }],
+    };
+    const again = await ingestUsage(depsWith(), retried);
+
+    expect(statuses(first.results)).toEqual([
+      'accepted',
+      'accepted',
+      'accepted',
+      'unknown_dimension',
+    ]);
+    expect(statuses(again.results)).toEqual([
+      'duplicate',
+      'duplicate',
+      'duplicate',
+      'unknown_dimension',
+    ]);
+    expect(again).toMatchObject({ accepted: 0, duplicates: 3, rejected: 1 });
+    expect((await store.getUsageHour(hourOf(entitlement)))?.quantity).toBe(7);
+    expect((await store.getUsageHour(hourOf(entitlement, undefined, 'users')))?.quantity).toBe(3);
+  });
+
+  it('answers a repeat with the same content as its first occurrence', async () => {
+    const entitlement = await seeded();
+    const record = aRecord(entitlement, { quantity: 6 });
+    const late = aRecord(entitlement, { timestamp: iso(NOW - 30 * HOUR_MS) });
+    const result = await ingestUsage(depsWith(), [
+      record,
+      { ...record, timestamp: iso(Date.parse(record.timestamp)).replace('Z', '+00:00') },
+      late,
+      late,
+    ]);
+    expect(statuses(result.results)).toEqual([
+      'accepted',
+      'duplicate',
+      'outside_window',
+      'outside_window',
+    ]);
+    expect((await store.getUsageHour(hourOf(entitlement)))?.quantity).toBe(6);
+  });
+
+  it('sums allocations per tag set, whatever the order of the tag keys', async () => {
+    const entitlement = await seeded();
+    await ingestUsage(depsWith(), [
+      aRecord(entitlement, {
+        quantity: 10,
+        allocations: [
+          { tags: { team: 'a', env: 'prod' }, quantity: 6 },
+          { tags: { team: 'b' }, quantity: 4 },
+        ],
+      }),
+      aRecord(entitlement, {
+        quantity: 5,
+        allocations: [{ tags: { env: 'prod', team: 'a' }, quantity: 5 }],
+      }),
+      aRecord(entitlement, { quantity: 2 }),
+    ]);
+    const hour = await store.getUsageHour(hourOf(entitlement));
+    expect(hour?.quantity).toBe(17);
+    expect(hour?.allocations).toEqual([
+      { tags: { env: 'prod', team: 'a' }, quantity: 11 },
+      { tags: { team: 'b' }, quantity: 4 },
+      { tags: {}, quantity: 2 },
+    ]);
+  });
+
+  it("finds a tenant's one usable entitlement of a cloud this deployment meters", async () => {
+    const tenantId = `tenant-${randomUUID()}`;
+    const active = await seeded({ tenantId });
+    await seeded({ tenantId, status: 'cancelled' });
+    await seeded({ tenantId, status: 'pending_approval' });
+    await seeded({ tenantId, cloud: 'gcp', plan: 'pro' });
+    const byTenant = (overrides: Record<string, unknown> = {}) => ({
+      ...aRecord(active, overrides),
+      entitlementId: undefined,
+      tenantId,
+    });
+
+    const awsOnly = await ingestUsage(depsWith({ clouds: ['aws'] }), [
+      byTenant({ quantity: 2 }),
+      byTenant({ quantity: 3 }),
+    ]);
+    const everyCloud = await ingestUsage(depsWith(), [byTenant()]);
+
+    expect(statuses(awsOnly.results)).toEqual(['accepted', 'accepted']);
+    expect((await store.getUsageHour(hourOf(active)))?.quantity).toBe(5);
+    expect(everyCloud.results[0]).toMatchObject({ status: 'rejected', code: 'ambiguous_tenant' });
+    expect(everyCloud.results[0]?.message).toContain(vendorIdOf(active));
+  });
+
+  it('makes one store add per (entitlement, dimension, hour) and reads each entitlement once', async () => {
+    const tenantId = `tenant-${randomUUID()}`;
+    const entitlements = [await seeded({ tenantId }), await seeded(), await seeded()];
+    const hours = [OPEN_HOUR, OPEN_HOUR - HOUR_MS, OPEN_HOUR - 5 * HOUR_MS];
+    const batch = entitlements.flatMap((entitlement, e) =>
+      ['requests', 'users'].flatMap((dimension) =>
+        hours.flatMap((hour) =>
+          Array.from({ length: 7 }, (_, i) => {
+            const record = aRecord(entitlement, {
+              dimension,
+              quantity: i + 1,
+              timestamp: iso(hour + i * 60_000),
+            });
+            // Half of the first entitlement's records name its tenant instead.
+            return e === 0 && i % 2 === 0
+              ? { ...record, entitlementId: undefined, tenantId }
+              : record;
+          }),
+        ),
+      ),
+    );
+    const { store: counted, calls } = counting(store);
+
+    const result = await ingestUsage(depsWith({ store: counted }), batch);
+
+    expect(result.accepted).toBe(batch.length);
+    expect(calls.addUsage).toBe(entitlements.length * 2 * hours.length);
+    // The tenant's listing brings its entitlement: only the two others are read.
+    expect(calls.listEntitlements).toBe(1);
+    expect(calls.getEntitlement).toBe(2);
+    const total = await store.getUsageHour(hourOf(entitlements[1]!, hours[2], 'users'));
+    expect(total?.quantity).toBe(1 + 2 + 3 + 4 + 5 + 6 + 7);
+  });
+
+  it('takes 1,000 records in one batch, and a retry of it counts none again', async () => {
+    const entitlements = [await seeded(), await seeded()];
+    const batch = Array.from({ length: MAX_USAGE_RECORDS_PER_BATCH }, (_, i) =>
+      aRecord(entitlements[i % 2]!, {
+        dimension: i % 3 === 0 ? 'users' : 'requests',
+        quantity: (i % 10) + 1,
+        ...(i % 4 === 0
+          ? { allocations: [{ tags: { team: `t${i % 8}` }, quantity: (i % 10) + 1 }] }
+          : {}),
+      }),
+    );
+    const { store: counted, calls } = counting(store);
+
+    const first = await ingestUsage(depsWith({ store: counted }), batch);
+    const again = await ingestUsage(depsWith(), batch);
+
+    expect(first).toMatchObject({ accepted: 1_000, duplicates: 0, rejected: 0 });
+    expect(calls.addUsage).toBe(4);
+    expect(again).toMatchObject({ accepted: 0, duplicates: 1_000, rejected: 0 });
+    const expected = batch.reduce((sum, r) => sum + r.quantity, 0);
+    let stored = 0;
+    for (const entitlement of entitlements) {
+      for (const dimension of ['requests', 'users']) {
+        stored += (await store.getUsageHour(hourOf(entitlement, undefined, dimension)))!.quantity;
+      }
+    }
+    expect(stored).toBe(expected);
+  });
+
+  it('refuses more than 1,000 records at once', async () => {
+    const entitlement = await seeded();
+    const batch = Array.from({ length: MAX_USAGE_RECORDS_PER_BATCH + 1 }, () =>
+      aRecord(entitlement),
+    );
+    await expect(ingestUsage(depsWith(), batch)).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('rejects usage for a sealed hour, and still answers its retries as duplicates', async () => {
+    const entitlement = await seeded();
+    const counted = aRecord(entitlement, { quantity: 4 });
+    await ingestUsage(depsWith(), [counted]);
+    await store.sealUsageHour(hourOf(entitlement), NOW);
+
+    const result = await ingestUsage(depsWith(), [
+      counted,
+      aRecord(entitlement, { quantity: 9 }),
+      aRecord(entitlement, { quantity: 2, timestamp: iso(NOW) }),
+    ]);
+
+    expect(statuses(result.results)).toEqual(['duplicate', 'hour_closed', 'accepted']);
+    expect(result.results[1]?.message).toMatch(/sealed/);
+    expect((await store.getUsageHour(hourOf(entitlement)))?.quantity).toBe(4);
+    expect((await store.getUsageHour(hourOf(entitlement, OPEN_HOUR)))?.quantity).toBe(2);
+  });
+
+  it('surfaces a store outage, and the retry counts each record once', async () => {
+    const entitlement = await seeded();
+    const batch = ['requests', 'users'].flatMap((dimension) =>
+      Array.from({ length: 5 }, () => aRecord(entitlement, { dimension, quantity: 3 })),
+    );
+    let adds = 0;
+    const flaky: Store = {
+      ...store,
+      addUsage: async (ingest) => {
+        adds += 1;
+        if (adds === 2) throw new StoreUnavailableError('throttled');
+        return store.addUsage(ingest);
+      },
+    };
+
+    await expect(ingestUsage(depsWith({ store: flaky, concurrency: 1 }), batch)).rejects.toThrow(
+      StoreUnavailableError,
+    );
+    const retried = await ingestUsage(depsWith(), batch);
+
+    expect(statuses(retried.results)).toEqual([
+      ...Array<string>(5).fill('duplicate'),
+      ...Array<string>(5).fill('accepted'),
+    ]);
+    expect((await store.getUsageHour(hourOf(entitlement)))?.quantity).toBe(15);
+    expect((await store.getUsageHour(hourOf(entitlement, undefined, 'users')))?.quantity).toBe(15);
+  });
+
+  it('rejects the record that would give an hour more tag sets than AWS takes, and keeps the rest', async () => {
+    const entitlement = await seeded();
+    const tagged = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) =>
+        aRecord(entitlement, { allocations: [{ tags: { n: String(from + i) }, quantity: 1 }] }),
+      );
+    for (let from = 0; from < 2_499; from += 1_000) {
+      const batch = tagged(from, Math.min(1_000, 2_499 - from));
+      expect((await ingestUsage(depsWith(), batch)).accepted).toBe(batch.length);
+    }
+
+    const result = await ingestUsage(depsWith(), [
+      aRecord(entitlement, { allocations: [{ tags: { n: '0' }, quantity: 1 }] }),
+      ...tagged(5_000, 2),
+      aRecord(entitlement),
+    ]);
+
+    // The 2,500th set fits; the next is one too many, and the untagged share would be as well.
+    expect(statuses(result.results)).toEqual([
+      'accepted',
+      'accepted',
+      'invalid_allocations',
+      'invalid_allocations',
+    ]);
+    expect(result.results[2]?.message).toMatch(/2500|2,500/);
+    const hour = await store.getUsageHour(hourOf(entitlement));
+    expect(hour?.allocations).toHaveLength(2_500);
+    expect(hour?.quantity).toBe(2_501);
+  });
+
+  describe('listing an entitlement’s hours', () => {
+    it('shows each hour open, sealed, sent or rejected, with the marketplace answer', async () => {
+      const entitlement = await seeded();
+      const hours = [5, 4, 3, 2].map((back) => OPEN_HOUR - back * HOUR_MS);
+      await ingestUsage(
+        depsWith(),
+        hours.map((hour, i) => aRecord(entitlement, { timestamp: iso(hour), quantity: i + 1 })),
+      );
+      const [sealed, sent, rejected] = hours.map((hour) => hourOf(entitlement, hour)) as [
+        UsageHourKey,
+        UsageHourKey,
+        UsageHourKey,
+      ];
+      for (const key of [sealed, sent, rejected]) await store.sealUsageHour(key, NOW);
+      await store.markUsageHour(sent, 'sent', {
+        status: 'Success',
+        meteringRecordId: 'mr-1',
+        reason: null,
+        atEpochMs: NOW,
+      });
+      await store.markUsageHour(rejected, 'rejected', {
+        status: 'CustomerNotSubscribed',
+        meteringRecordId: null,
+        reason: 'CustomerNotSubscribed: the buyer is not subscribed for this hour',
+        atEpochMs: NOW,
+      });
+
+      const page = await listUsage(
+        { store },
+        {
+          entitlementId: vendorIdOf(entitlement),
+          fromEpochMs: OPEN_HOUR - 6 * HOUR_MS,
+          toEpochMs: OPEN_HOUR,
+        },
+        { limit: 10 },
+      );
+
+      expect(page.nextCursor).toBeNull();
+      expect(
+        page.items.map(({ entitlementId, hourStartEpochMs, quantity, state, answer }) => ({
+          entitlementId,
+          hourStartEpochMs,
+          quantity,
+          state,
+          meteringRecordId: answer?.meteringRecordId ?? null,
+          reason: answer?.reason ?? null,
+        })),
+      ).toEqual([
+        {
+          entitlementId: vendorIdOf(entitlement),
+          hourStartEpochMs: hours[0],
+          quantity: 1,
+          state: 'sealed',
+          meteringRecordId: null,
+          reason: null,
+        },
+        {
+          entitlementId: vendorIdOf(entitlement),
+          hourStartEpochMs: hours[1],
+          quantity: 2,
+          state: 'sent',
+          meteringRecordId: 'mr-1',
+          reason: null,
+        },
+        {
+          entitlementId: vendorIdOf(entitlement),
+          hourStartEpochMs: hours[2],
+          quantity: 3,
+          state: 'rejected',
+          meteringRecordId: null,
+          reason: 'CustomerNotSubscribed: the buyer is not subscribed for this hour',
+        },
+        {
+          entitlementId: vendorIdOf(entitlement),
+          hourStartEpochMs: hours[3],
+          quantity: 4,
+          state: 'open',
+          meteringRecordId: null,
+          reason: null,
+        },
+      ]);
+    });
+
+    it('pages through the hours, and keeps to the range', async () => {
+      const entitlement = await seeded();
+      const hours = [6, 5, 4, 3, 2, 1, 0].map((back) => OPEN_HOUR - back * HOUR_MS);
+      await ingestUsage(
+        depsWith(),
+        hours.map((hour) => aRecord(entitlement, { timestamp: iso(hour) })),
+      );
+      const seen: number[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await listUsage(
+          { store },
+          {
+            entitlementId: vendorIdOf(entitlement),
+            fromEpochMs: hours[1]!,
+            toEpochMs: hours[6]!,
+          },
+          { limit: 2, cursor },
+        );
+        seen.push(...page.items.map((hour) => hour.hourStartEpochMs));
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      expect(seen).toEqual(hours.slice(1, 6));
+    });
+
+    it('says NotFound for an unknown entitlement and refuses an id that is no vendor id', async () => {
+      const range = { fromEpochMs: 0, toEpochMs: NOW };
+      await expect(
+        listUsage({ store }, { ...range, entitlementId: `gcp:ent-${randomUUID()}` }, { limit: 10 }),
+      ).rejects.toBeInstanceOf(NotFoundError);
+      await expect(
+        listUsage({ store }, { ...range, entitlementId: 'no-cloud' }, { limit: 10 }),
+      ).rejects.toBeInstanceOf(ValidationError);
+    });
+  });
+});

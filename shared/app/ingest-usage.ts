@@ -1,0 +1,693 @@
+import { v5 as uuidv5 } from 'uuid';
+import { z } from 'zod';
+import { isUsable } from '../domain/entitlement';
+import { NotFoundError, UsageHourSealedError, ValidationError } from '../domain/errors';
+import { MAX_KEY_BYTES, MAX_USAGE_QUANTITY } from '../domain/limits';
+import { CLOUDS } from '../domain/model';
+import type {
+  Cloud,
+  Entitlement,
+  EntitlementRef,
+  UsageHour,
+  UsageHourKey,
+  UsageTags,
+} from '../domain/model';
+import { HOUR_MS, hourStartEpochMs, toEpochSeconds, toIsoHour } from '../domain/time';
+import { assertTags, canonicalTags, MAX_TAG_SETS_PER_HOUR } from '../domain/usage-allocations';
+import { refOfVendorId, vendorIdOf } from '../domain/vendor-events';
+import type { Clock } from '../ports/clock';
+import type { Page, PageRequest, Store, UsageIngestRecord } from '../ports/store';
+
+/** The most records one ingest takes: the vendor API's `POST /v1/usage` limit. */
+export const MAX_USAGE_RECORDS_PER_BATCH = 1_000;
+
+/** How far a record's timestamp may run ahead of our clock: the caller's clock may be fast. */
+export const USAGE_CLOCK_SKEW_MS = 5 * 60 * 1_000;
+
+/**
+ * The end of the window is kept for sending, not for taking usage in: an hour is sent by the
+ * hourly run after it closes, so usage that arrives in the window's last hour could not reach
+ * the marketplace before the marketplace stops taking it.
+ */
+const SEND_MARGIN_MS = HOUR_MS;
+
+/** Store adds (and entitlement reads) in flight at once during one ingest. */
+const DEFAULT_CONCURRENCY = 8;
+
+/** Why a record was not taken. */
+export const UsageRejection = {
+  /** The record does not match `usageRecordSchema`; `path` says where. */
+  invalidRecord: 'invalid_record',
+  /** Its allocations break AWS's rules, or would give the hour more allocations than AWS takes. */
+  invalidAllocations: 'invalid_allocations',
+  /** Its usage id came earlier in the same batch with other content. */
+  conflictingDuplicate: 'conflicting_duplicate',
+  /** Its hour is older than the metering window, or its timestamp is in the future. */
+  outsideWindow: 'outside_window',
+  entitlementNotFound: 'entitlement_not_found',
+  /** The entitlement exists but is not in a status in which usage is billed. */
+  entitlementNotActive: 'entitlement_not_active',
+  /** The tenant has no usable entitlement of a cloud this deployment meters. */
+  noActiveEntitlement: 'no_active_entitlement',
+  /** The tenant has more than one: the record must name the entitlement. */
+  ambiguousTenant: 'ambiguous_tenant',
+  /** The entitlement bills no such dimension. */
+  unknownDimension: 'unknown_dimension',
+  /** The hour was already sealed for sending: it can no longer be billed. */
+  hourClosed: 'hour_closed',
+} as const;
+export type UsageRejection = (typeof UsageRejection)[keyof typeof UsageRejection];
+
+export type UsageRecordStatus = 'accepted' | 'duplicate' | 'rejected';
+
+/** The answer for one record of a batch. */
+export interface UsageRecordResult {
+  /** `null` when the record carried no usable usage id. */
+  readonly usageId: string | null;
+  /**
+   * `accepted`: counted now; `duplicate`: counted before (a retry), not counted again;
+   * `rejected`: not counted, see `code`.
+   */
+  readonly status: UsageRecordStatus;
+  readonly code?: UsageRejection;
+  readonly message?: string;
+  /** Where in the record the problem is, such as `allocations[0].quantity`. */
+  readonly path?: string;
+}
+
+export interface IngestUsageResult {
+  /** One per record, in request order. */
+  readonly results: readonly UsageRecordResult[];
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+}
+
+export interface IngestUsageDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  /** How long after an hour usage for it is still taken (see `METERING_WINDOW_HOURS`). */
+  readonly windowHours: number;
+  /** The dimensions an entitlement bills (see `loadUsageIngestConfig`). */
+  readonly knownDimensions: (entitlement: Entitlement) => ReadonlySet<string>;
+  /** How long a usage id is remembered, so that a retry answers duplicate. */
+  readonly dedupeTtlSeconds: number;
+  /** The clouds whose usage this deployment sends; every cloud unless given. */
+  readonly clouds?: readonly Cloud[];
+  /** Store calls in flight at once; 8 unless given. */
+  readonly concurrency?: number;
+}
+
+// Usage ids become store keys; `#` is left out so that the ids derived from one (one per
+// allocation) can never be a caller's own id.
+const USAGE_ID_PATTERN = /^[A-Za-z0-9._:@/+=~-]{1,128}$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Text that can be part of a store key: no control characters, no surrounding spaces. */
+const keyText = (maxChars: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(maxChars, `must be at most ${maxChars} characters`)
+    .refine(
+      (value) => !CONTROL_CHARACTERS.test(value) && value.trim() === value,
+      'must not hold control characters or surrounding spaces',
+    );
+
+const quantitySchema = z
+  .number('must be a number')
+  .int('must be a whole number')
+  .min(0, 'must not be negative')
+  // AWS BatchMeterUsage takes a 32-bit integer; Service Control an int64, so AWS's is the bound.
+  .max(MAX_USAGE_QUANTITY, `must be at most ${MAX_USAGE_QUANTITY}`);
+
+const tagsSchema = z.unknown().transform((value, ctx): UsageTags => {
+  try {
+    return assertTags(value, 'tags');
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
+    return z.NEVER;
+  }
+});
+
+const allocationSchema = z.strictObject({
+  /** Without tags: the record's untagged share. */
+  tags: tagsSchema.optional(),
+  quantity: quantitySchema,
+});
+
+/** One usage record of the vendor's, as `POST /v1/usage` takes it. */
+export const usageRecordSchema = z
+  .strictObject({
+    usageId: z
+      .string('must be a string')
+      .regex(USAGE_ID_PATTERN, 'must be 1 to 128 characters of [A-Za-z0-9._:@/+=~-]'),
+    entitlementId: keyText(MAX_KEY_BYTES)
+      .refine(
+        (value) => refOfVendorId(value) !== null,
+        'must be a vendor id, `<cloud>:<marketplace id>` such as `aws:<LicenseArn>`',
+      )
+      .optional(),
+    tenantId: keyText(256).optional(),
+    dimension: keyText(255),
+    quantity: quantitySchema,
+    timestamp: z.iso.datetime({
+      offset: true,
+      error: 'must be an ISO 8601 date-time with a time zone, such as 2026-11-22T10:15:00Z',
+    }),
+    allocations: z
+      .array(allocationSchema)
+      .min(1, 'must hold at least one allocation')
+      .max(MAX_TAG_SETS_PER_HOUR, `must hold at most ${MAX_TAG_SETS_PER_HOUR} allocations`)
+      .optional(),
+  })
+  .superRefine((record, ctx) => {
+    if ((record.entitlementId === undefined) === (record.tenantId === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [record.entitlementId === undefined ? 'entitlementId' : 'tenantId'],
+        message: 'give exactly one of entitlementId or tenantId',
+      });
+    }
+    if (record.allocations === undefined) return;
+    const sum = record.allocations.reduce((total, allocation) => total + allocation.quantity, 0);
+    if (sum !== record.quantity) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allocations'],
+        message: `quantities sum to ${sum}, not to the record's quantity ${record.quantity}`,
+      });
+    }
+    // AWS refuses a record whose allocations repeat a tag set (InvalidUsageAllocationsException).
+    const seen = new Set<string>();
+    record.allocations.forEach((allocation, index) => {
+      const set = allocation.tags === undefined ? '' : canonicalTags(allocation.tags);
+      if (seen.has(set)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['allocations', index, 'tags'],
+          message:
+            allocation.tags === undefined
+              ? 'only one allocation may be untagged'
+              : 'repeats the tags of an earlier allocation',
+        });
+      }
+      seen.add(set);
+    });
+  });
+
+export type UsageRecordInput = z.infer<typeof usageRecordSchema>;
+
+// Names the ids derived from a usage id and a tag set (a fixed, random UUID).
+const ALLOCATION_NAMESPACE = '0b7e3f52-9c1a-4d6e-8f2b-5a4c3d2e1f60';
+
+/**
+ * The store records of one usage record: itself, or one per allocation with an id derived from
+ * its usage id and its tags, the same on every retry (whatever the order of the allocations),
+ * so that a retry finds every part counted.
+ */
+const ingestRecordsOf = (record: UsageRecordInput): UsageIngestRecord[] =>
+  record.allocations === undefined
+    ? [{ usageId: record.usageId, quantity: record.quantity }]
+    : record.allocations.map((allocation) =>
+        allocation.tags === undefined
+          ? { usageId: `${record.usageId}#untagged`, quantity: allocation.quantity }
+          : {
+              usageId: `${record.usageId}#${uuidv5(canonicalTags(allocation.tags), ALLOCATION_NAMESPACE)}`,
+              quantity: allocation.quantity,
+              tags: allocation.tags,
+            },
+      );
+
+/** What a record says, whatever the order of its allocations or the notation of its time. */
+const contentOf = (record: UsageRecordInput): string =>
+  JSON.stringify([
+    record.entitlementId ?? null,
+    record.tenantId ?? null,
+    record.dimension,
+    record.quantity,
+    Date.parse(record.timestamp),
+    (record.allocations ?? [])
+      .map((a) => [a.tags === undefined ? null : canonicalTags(a.tags), a.quantity] as const)
+      .sort(([a], [b]) => (a ?? '').localeCompare(b ?? '')),
+  ]);
+
+const pathOf = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>(
+    (text, part) =>
+      typeof part === 'number'
+        ? `${text}[${part}]`
+        : text
+          ? `${text}.${String(part)}`
+          : String(part),
+    '',
+  );
+
+const rejected = (
+  usageId: string | null,
+  code: UsageRejection,
+  message: string,
+  path?: string,
+): UsageRecordResult => ({
+  usageId,
+  status: 'rejected',
+  code,
+  message,
+  ...(path === undefined ? {} : { path }),
+});
+
+/** Echoes the caller's usage id when it is one we could have taken. */
+const usageIdOf = (raw: unknown): string | null => {
+  const value =
+    typeof raw === 'object' && raw !== null ? (raw as { usageId?: unknown }).usageId : undefined;
+  return typeof value === 'string' && USAGE_ID_PATTERN.test(value) ? value : null;
+};
+
+const invalid = (raw: unknown, error: z.ZodError): UsageRecordResult => {
+  const [first] = error.issues;
+  const path = pathOf(first?.path ?? []);
+  // Allocation rules get their own code: the record is well formed, its split is not.
+  const code =
+    first?.path[0] === 'allocations'
+      ? UsageRejection.invalidAllocations
+      : UsageRejection.invalidRecord;
+  const message = error.issues
+    .slice(0, 3)
+    .map((issue) => {
+      const at = pathOf(issue.path);
+      return at ? `${at}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+  return rejected(usageIdOf(raw), code, message, path);
+};
+
+/** A record that passed every check made before the store. */
+interface Candidate {
+  readonly index: number;
+  readonly record: UsageRecordInput;
+  readonly hourStartEpochMs: number;
+}
+
+type Resolution =
+  | { readonly entitlement: Entitlement }
+  | { readonly code: UsageRejection; readonly message: string };
+
+/**
+ * Runs `run` over `items` with at most `concurrency` in flight. On a failure no new item starts,
+ * and the first error is thrown once those in flight have settled: nothing is left writing
+ * behind the answer.
+ */
+const inParallel = async <T>(
+  items: readonly T[],
+  concurrency: number,
+  run: (item: T) => Promise<void>,
+): Promise<void> => {
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (failure === null && next < items.length) {
+        const item = items[next++]!;
+        try {
+          await run(item);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    }),
+  );
+  if (failure !== null) throw (failure as { error: unknown }).error;
+};
+
+const refKey = (ref: EntitlementRef): string => vendorIdOf(ref);
+
+/**
+ * Resolves every entitlement the candidates name, reading each once: a tenant's by one listing
+ * (which also yields the entitlements it holds), an entitlement id by one read unless a listing
+ * already brought it.
+ */
+const resolveEntitlements = async (
+  deps: IngestUsageDeps,
+  candidates: readonly Candidate[],
+  clouds: ReadonlySet<Cloud>,
+  concurrency: number,
+): Promise<Map<string, Resolution>> => {
+  const known = new Map<string, Entitlement | null>();
+  const byTenant = new Map<string, Resolution>();
+  const tenants = [
+    ...new Set(candidates.flatMap((c) => (c.record.tenantId ? [c.record.tenantId] : []))),
+  ];
+  await inParallel(tenants, concurrency, async (tenantId) => {
+    const usable: Entitlement[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await deps.store.listEntitlements(
+        { by: 'tenant', tenantId },
+        { limit: 1_000, cursor },
+      );
+      for (const entitlement of page.items) {
+        known.set(refKey(entitlement), entitlement);
+        if (clouds.has(entitlement.cloud) && isUsable(entitlement.status)) usable.push(entitlement);
+      }
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    const [only] = usable;
+    byTenant.set(
+      tenantId,
+      usable.length === 1 && only
+        ? { entitlement: only }
+        : usable.length === 0
+          ? {
+              code: UsageRejection.noActiveEntitlement,
+              message: `tenant ${tenantId} has no active entitlement that bills usage here`,
+            }
+          : {
+              code: UsageRejection.ambiguousTenant,
+              message: `tenant ${tenantId} has ${usable.length} active entitlements (${usable
+                .slice(0, 5)
+                .map(vendorIdOf)
+                .join(', ')}); name one with entitlementId`,
+            },
+    );
+  });
+
+  const refs = new Map<string, EntitlementRef>();
+  for (const { record } of candidates) {
+    const ref = record.entitlementId === undefined ? null : refOfVendorId(record.entitlementId);
+    if (ref && clouds.has(ref.cloud) && !known.has(refKey(ref))) refs.set(refKey(ref), ref);
+  }
+  await inParallel([...refs.values()], concurrency, async (ref) => {
+    known.set(refKey(ref), await deps.store.getEntitlement(ref));
+  });
+
+  const resolutions = new Map<string, Resolution>(
+    [...byTenant].map(([tenantId, resolution]) => [`tenant:${tenantId}`, resolution]),
+  );
+  for (const { record } of candidates) {
+    if (record.entitlementId === undefined) continue;
+    const ref = refOfVendorId(record.entitlementId)!;
+    const entitlement = known.get(refKey(ref)) ?? null;
+    resolutions.set(
+      `entitlement:${record.entitlementId}`,
+      !clouds.has(ref.cloud)
+        ? {
+            code: UsageRejection.entitlementNotFound,
+            message: `this deployment takes no ${ref.cloud} usage`,
+          }
+        : entitlement === null
+          ? {
+              code: UsageRejection.entitlementNotFound,
+              message: `entitlement ${record.entitlementId} not found`,
+            }
+          : !isUsable(entitlement.status)
+            ? {
+                code: UsageRejection.entitlementNotActive,
+                message: `entitlement ${record.entitlementId} is ${entitlement.status}`,
+              }
+            : { entitlement },
+    );
+  }
+  return resolutions;
+};
+
+const resolutionKey = (record: UsageRecordInput): string =>
+  record.entitlementId !== undefined
+    ? `entitlement:${record.entitlementId}`
+    : `tenant:${record.tenantId}`;
+
+interface Group {
+  readonly key: UsageHourKey;
+  readonly members: Array<{
+    readonly candidate: Candidate;
+    readonly records: readonly UsageIngestRecord[];
+  }>;
+}
+
+// Both adapters name the record at fault as `...records[<index>]...`.
+const RECORD_PATH = /records\[(\d+)\]/;
+
+/**
+ * Takes a batch of the vendor's usage records (up to {@link MAX_USAGE_RECORDS_PER_BATCH}) and
+ * adds the valid ones to the usage ledger, answering each record on its own:
+ * - each record is parsed with {@link usageRecordSchema}; a malformed one is rejected
+ *   (`invalid_record`, `invalid_allocations`) with the path at fault, and the others go on;
+ * - a usage id repeated in the batch counts once: with the same content it answers as its
+ *   first occurrence did (`duplicate` when that one was counted), with other content it is
+ *   rejected (`conflicting_duplicate`);
+ * - the hour must be inside the metering window, less the hour the hourly send needs, and the
+ *   timestamp no further ahead of our clock than {@link USAGE_CLOCK_SKEW_MS} (`outside_window`);
+ * - the entitlement is named by vendor id or found as the tenant's one usable entitlement of a
+ *   cloud this deployment meters, each read once per batch (`entitlement_not_found`,
+ *   `entitlement_not_active`, `no_active_entitlement`, `ambiguous_tenant`), and must bill the
+ *   dimension (`unknown_dimension`);
+ * - the records of one (entitlement, dimension, hour) go to the store in one `addUsage`, a
+ *   record with allocations as one tagged part per allocation; a sealed hour rejects the
+ *   records not counted before (`hour_closed`), an hour out of room for tag sets the record
+ *   that would overflow it (`invalid_allocations`).
+ *
+ * Idempotent by usage id: a retried record answers `duplicate` and is not counted again.
+ *
+ * @throws ValidationError when `records` is not an array of at most 1,000.
+ * @throws the store's error when it is retryable (or unexpected): the caller answers so that the
+ * client retries the batch, in which the records already counted answer `duplicate`.
+ */
+export const ingestUsage = async (
+  deps: IngestUsageDeps,
+  records: readonly unknown[],
+): Promise<IngestUsageResult> => {
+  if (!Array.isArray(records)) {
+    throw new ValidationError('records must be an array', { path: 'records' });
+  }
+  if (records.length > MAX_USAGE_RECORDS_PER_BATCH) {
+    throw new ValidationError(
+      `records must hold at most ${MAX_USAGE_RECORDS_PER_BATCH} usage records`,
+      { path: 'records' },
+    );
+  }
+  const nowEpochMs = deps.clock.now();
+  const clouds = new Set<Cloud>(deps.clouds ?? CLOUDS);
+  const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
+  const windowStartEpochMs = nowEpochMs - deps.windowHours * HOUR_MS + SEND_MARGIN_MS;
+  const results: Array<UsageRecordResult | undefined> = new Array(records.length);
+
+  const first = new Map<string, { index: number; content: string }>();
+  const repeats: Array<{ index: number; of: number }> = [];
+  const candidates: Candidate[] = [];
+  records.forEach((raw, index) => {
+    const parsed = usageRecordSchema.safeParse(raw);
+    if (!parsed.success) {
+      results[index] = invalid(raw, parsed.error);
+      return;
+    }
+    const record = parsed.data;
+    const content = contentOf(record);
+    const earlier = first.get(record.usageId);
+    if (earlier !== undefined) {
+      if (earlier.content === content) repeats.push({ index, of: earlier.index });
+      else {
+        results[index] = rejected(
+          record.usageId,
+          UsageRejection.conflictingDuplicate,
+          `record ${earlier.index} of this batch has the same usage id and other content`,
+        );
+      }
+      return;
+    }
+    first.set(record.usageId, { index, content });
+    const atEpochMs = Date.parse(record.timestamp);
+    const hour = hourStartEpochMs(atEpochMs);
+    if (atEpochMs > nowEpochMs + USAGE_CLOCK_SKEW_MS) {
+      results[index] = rejected(
+        record.usageId,
+        UsageRejection.outsideWindow,
+        `timestamp ${record.timestamp} is in the future`,
+        'timestamp',
+      );
+    } else if (hour <= windowStartEpochMs) {
+      results[index] = rejected(
+        record.usageId,
+        UsageRejection.outsideWindow,
+        `hour ${toIsoHour(hour)} is too old to be sent within the ${deps.windowHours}-hour metering window`,
+        'timestamp',
+      );
+    } else {
+      candidates.push({ index, record, hourStartEpochMs: hour });
+    }
+  });
+
+  const resolutions = await resolveEntitlements(deps, candidates, clouds, concurrency);
+  const groups = new Map<string, Group>();
+  for (const candidate of candidates) {
+    const { record, index } = candidate;
+    const resolution = resolutions.get(resolutionKey(record))!;
+    if (!('entitlement' in resolution)) {
+      results[index] = rejected(record.usageId, resolution.code, resolution.message);
+      continue;
+    }
+    const { entitlement } = resolution;
+    if (!deps.knownDimensions(entitlement).has(record.dimension)) {
+      results[index] = rejected(
+        record.usageId,
+        UsageRejection.unknownDimension,
+        `entitlement ${vendorIdOf(entitlement)} bills no dimension "${record.dimension}"`,
+        'dimension',
+      );
+      continue;
+    }
+    const key: UsageHourKey = {
+      cloud: entitlement.cloud,
+      entitlementId: entitlement.id,
+      dimension: record.dimension,
+      hourStartEpochMs: candidate.hourStartEpochMs,
+    };
+    const groupKey = JSON.stringify([
+      key.cloud,
+      key.entitlementId,
+      key.dimension,
+      key.hourStartEpochMs,
+    ]);
+    const group = groups.get(groupKey) ?? { key, members: [] };
+    groups.set(groupKey, group);
+    group.members.push({ candidate, records: ingestRecordsOf(record) });
+  }
+
+  const dedupeExpiresAtEpochSeconds = toEpochSeconds(nowEpochMs) + deps.dedupeTtlSeconds;
+  const add = (key: UsageHourKey, members: Group['members']) =>
+    deps.store.addUsage({
+      ...key,
+      records: members.flatMap((member) => member.records),
+      dedupeExpiresAtEpochSeconds,
+      nowEpochMs,
+    });
+  const answer = (member: Group['members'][number], accepted: ReadonlySet<string>) => {
+    // Parts of a record may have been counted by an earlier try that failed part-way: the record
+    // is accepted when this call counted any of it, and all of it is counted either way.
+    results[member.candidate.index] = {
+      usageId: member.candidate.record.usageId,
+      status: member.records.some((r) => accepted.has(r.usageId)) ? 'accepted' : 'duplicate',
+    };
+  };
+  const hourClosed = (member: Group['members'][number], key: UsageHourKey) => {
+    results[member.candidate.index] = rejected(
+      member.candidate.record.usageId,
+      UsageRejection.hourClosed,
+      `hour ${toIsoHour(key.hourStartEpochMs)} was already sealed for sending`,
+    );
+  };
+
+  await inParallel([...groups.values()], concurrency, async ({ key, members: all }) => {
+    let members = all;
+    while (members.length > 0) {
+      try {
+        const result = await add(key, members);
+        const accepted = new Set(result.accepted);
+        for (const member of members) answer(member, accepted);
+        return;
+      } catch (error) {
+        if (error instanceof UsageHourSealedError) {
+          // A sealed hour still answers a call whose ids were all counted before: one call per
+          // record tells the retries (duplicate) from the usage that came too late.
+          await inParallel(members, concurrency, async (member) => {
+            try {
+              const result = await add(key, [member]);
+              answer(member, new Set(result.accepted));
+            } catch (one) {
+              if (!(one instanceof UsageHourSealedError)) throw one;
+              hourClosed(member, key);
+            }
+          });
+          return;
+        }
+        if (!(error instanceof ValidationError)) throw error;
+        // The store refuses a call whose tag sets would overflow the hour, naming the record
+        // at fault: reject that one and add the others again.
+        const at = RECORD_PATH.exec(error.path ?? '');
+        const flat = members.flatMap((member) => member.records.map(() => member));
+        const culprit = at ? flat[Number(at[1])] : undefined;
+        const refused = culprit ? [culprit] : members;
+        for (const member of refused) {
+          results[member.candidate.index] = rejected(
+            member.candidate.record.usageId,
+            UsageRejection.invalidAllocations,
+            error.message,
+          );
+        }
+        members = members.filter((member) => !refused.includes(member));
+      }
+    }
+  });
+
+  for (const { index, of } of repeats) {
+    const earlier = results[of]!;
+    results[index] = earlier.status === 'rejected' ? earlier : { ...earlier, status: 'duplicate' };
+  }
+  const done = results as UsageRecordResult[];
+  return {
+    results: done,
+    accepted: done.filter((r) => r.status === 'accepted').length,
+    duplicates: done.filter((r) => r.status === 'duplicate').length,
+    rejected: done.filter((r) => r.status === 'rejected').length,
+  };
+};
+
+export interface ListUsageQuery {
+  /** A vendor id, `<cloud>:<marketplace id>`. */
+  readonly entitlementId: string;
+  /** Hours whose start is in `[fromEpochMs, toEpochMs)`. */
+  readonly fromEpochMs: number;
+  readonly toEpochMs: number;
+}
+
+/** An hour of the ledger as the vendor sees it: its entitlement named by vendor id. */
+export interface UsageHourView extends Omit<UsageHour, 'entitlementId'> {
+  readonly entitlementId: string;
+}
+
+/**
+ * One entitlement's usage hours, oldest first, whatever their state: `open` (taking usage),
+ * `sealed` (being sent), `sent` or `rejected` with the marketplace's answer (metering record id,
+ * reason).
+ *
+ * @throws ValidationError for an id that is no vendor id or a malformed range.
+ * @throws NotFoundError when no entitlement has that id.
+ */
+export const listUsage = async (
+  deps: Pick<IngestUsageDeps, 'store'>,
+  query: ListUsageQuery,
+  page: PageRequest,
+): Promise<Page<UsageHourView>> => {
+  const ref = refOfVendorId(query.entitlementId);
+  if (ref === null) {
+    throw new ValidationError('entitlementId must be a vendor id, `<cloud>:<marketplace id>`', {
+      path: 'entitlementId',
+    });
+  }
+  if (
+    !Number.isSafeInteger(query.fromEpochMs) ||
+    !Number.isSafeInteger(query.toEpochMs) ||
+    query.fromEpochMs < 0 ||
+    query.fromEpochMs > query.toEpochMs
+  ) {
+    throw new ValidationError('the range must be epoch milliseconds with from before to', {
+      path: 'fromEpochMs',
+    });
+  }
+  if ((await deps.store.getEntitlement(ref)) === null) {
+    throw new NotFoundError(`entitlement ${query.entitlementId}`);
+  }
+  const hours = await deps.store.listUsageHours(
+    {
+      cloud: ref.cloud,
+      entitlementId: ref.id,
+      fromEpochMs: query.fromEpochMs,
+      toEpochMs: query.toEpochMs,
+    },
+    page,
+  );
+  return {
+    items: hours.items.map((hour) => ({ ...hour, entitlementId: query.entitlementId })),
+    nextCursor: hours.nextCursor,
+  };
+};
