@@ -1,6 +1,7 @@
 // `serverless package` offline (no AWS access), then the generated CloudFormation checked for the
-// whole AWS side: functions, triggers, queues, the license events rule, the optional legacy SNS
-// subscriptions, per-function least-privilege roles and one artifact per function.
+// whole AWS side: functions, triggers (HTTP routes, queue, schedules), queues, the license events
+// rule, the optional legacy SNS subscriptions, per-function least-privilege roles and one artifact
+// per function.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +42,9 @@ const getAtt = (logicalId: string, attribute = 'Arn') => ({
 const SUBSCRIPTION_TOPIC =
   'arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-abc';
 const ENTITLEMENT_TOPIC = 'arn:aws:sns:us-east-1:287250355862:aws-mp-entitlement-notification-abc';
+const WEBHOOK_URLS = 'https://app.example.com/marketplace/webhooks';
+const WEBHOOK_SECRETS =
+  '{{resolve:secretsmanager:marketplace-connector/webhook-secrets:SecretString}}';
 
 /** Variables every function gets from the provider. */
 const COMMON_ENV = ['NODE_ENV', 'STORE_BACKEND', 'TABLE_NAME', 'EVENT_RETENTION_DAYS', 'LOG_LEVEL'];
@@ -49,6 +53,13 @@ const METERING_ENV = [
   'METERING_ZERO_RECORDS',
   'METERING_RATE_PER_SECOND',
   'METERING_WINDOW_HOURS',
+];
+/** Every function that writes tries to deliver the events it wrote at once. */
+const WEBHOOK_ENV = [
+  'WEBHOOK_URLS',
+  'WEBHOOK_SECRETS',
+  'WEBHOOK_TIMEOUT_SECONDS',
+  'WEBHOOK_RETRY_HORIZON_HOURS',
 ];
 
 /** The most a role may hold on the table: item actions only (no Scan, no table-level actions). */
@@ -61,27 +72,69 @@ const DYNAMODB_READ_WRITE = [
   'dynamodb:ConditionCheckItem',
 ];
 
-/** What each function is: its trigger aside, the env it needs and the access it may have. */
+/** What each function is: its trigger aside, its code, the env it needs and the access it may have. */
 const FUNCTIONS = {
   signup: {
-    env: ['AWS_PRODUCT_CODE', 'ONBOARDING_URL', 'HANDOFF_SECRET', 'HANDOFF_TTL_SECONDS'],
+    handler: 'functions/aws/signup.handler',
+    env: [
+      'AWS_PRODUCT_CODE',
+      'ONBOARDING_URL',
+      'HANDOFF_SECRET',
+      'HANDOFF_TTL_SECONDS',
+      ...WEBHOOK_ENV,
+    ],
     marketplace: ['aws-marketplace:ResolveCustomer'],
     tableWrites: true,
     sqs: false,
   },
   notifications: {
-    env: ['AWS_PRODUCT_CODE', 'SNS_TOPIC_ARNS', ...METERING_ENV],
+    handler: 'functions/aws/notifications.handler',
+    env: ['AWS_PRODUCT_CODE', 'SNS_TOPIC_ARNS', ...METERING_ENV, ...WEBHOOK_ENV],
     marketplace: ['aws-marketplace:BatchMeterUsage', 'aws-marketplace:GetEntitlements'],
     tableWrites: true,
     sqs: true,
   },
   metering: {
-    env: ['AWS_PRODUCT_CODE', ...METERING_ENV],
+    handler: 'functions/aws/metering.handler',
+    env: ['AWS_PRODUCT_CODE', ...METERING_ENV, ...WEBHOOK_ENV],
     marketplace: ['aws-marketplace:BatchMeterUsage'],
     tableWrites: true,
     sqs: false,
   },
-  health: { env: [], marketplace: [], tableWrites: false, sqs: false },
+  health: {
+    handler: 'functions/aws/health.handler',
+    env: [],
+    marketplace: [],
+    tableWrites: false,
+    sqs: false,
+  },
+  vendorApi: {
+    handler: 'functions/vendor/aws-api.handler',
+    env: [
+      'VENDOR_API_KEYS',
+      'MAX_REQUEST_BYTES',
+      'METERING_DIMENSIONS',
+      'METERING_WINDOW_HOURS',
+      ...WEBHOOK_ENV,
+    ],
+    marketplace: [],
+    tableWrites: true,
+    sqs: false,
+  },
+  webhooks: {
+    handler: 'functions/vendor/aws-webhooks.handler',
+    env: [...WEBHOOK_ENV],
+    marketplace: [],
+    tableWrites: true,
+    sqs: false,
+  },
+  retention: {
+    handler: 'functions/vendor/aws-retention.handler',
+    env: ['PERSONAL_DATA_RETENTION_DAYS'],
+    marketplace: [],
+    tableWrites: true,
+    sqs: false,
+  },
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
 const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
@@ -287,6 +340,8 @@ describe('serverless package', () => {
         `snsEntitlementTopicArn=${ENTITLEMENT_TOPIC}`,
         'productCode=abc',
         'productId=prod-abc',
+        `webhookUrls=${WEBHOOK_URLS}`,
+        `webhookSecrets=${WEBHOOK_SECRETS}`,
       ]),
     );
   }, 360_000);
@@ -324,15 +379,14 @@ describe('serverless package', () => {
     }
   });
 
-  it('deploys exactly the four AWS functions, each with its handler', () => {
+  it('deploys exactly the seven AWS functions, each with its handler', () => {
+    expect(FUNCTION_NAMES).toHaveLength(7);
     const handlers = ofType(resources, 'AWS::Lambda::Function').map(
       ([, resource]) => resource.Properties.Handler,
     );
-    expect(handlers.sort()).toEqual(
-      FUNCTION_NAMES.map((name) => `functions/aws/${name}.handler`).sort(),
-    );
+    expect(handlers.sort()).toEqual(FUNCTION_NAMES.map((name) => FUNCTIONS[name].handler).sort());
     for (const name of FUNCTION_NAMES) {
-      expect(fnOf(name).Properties.Handler).toBe(`functions/aws/${name}.handler`);
+      expect(fnOf(name).Properties.Handler).toBe(FUNCTIONS[name].handler);
       expect(fnOf(name).Properties.Runtime).toBe('nodejs22.x');
     }
   });
@@ -349,8 +403,34 @@ describe('serverless package', () => {
     // Blank until given: the functions then refuse to start, naming the variable.
     expect(env('signup').AWS_PRODUCT_CODE).toBe('');
     expect(env('signup').HANDOFF_SECRET).toBe('');
+    expect(env('vendorApi').VENDOR_API_KEYS).toBe('');
     for (const name of ['signup', 'notifications', 'metering'] as const) {
       expect(env(name, withBothTopics).AWS_PRODUCT_CODE).toBe('abc');
+    }
+  });
+
+  it('gives every function that writes the same webhook settings, and the others none', () => {
+    const senders = FUNCTION_NAMES.filter((name) =>
+      (FUNCTIONS[name].env as readonly string[]).includes('WEBHOOK_URLS'),
+    );
+    expect(senders.sort()).toEqual(
+      ['metering', 'notifications', 'signup', 'vendorApi', 'webhooks'].sort(),
+    );
+    for (const name of senders) {
+      // Without webhookUrls, events wait in the outbox for the vendor API.
+      expect([name, env(name).WEBHOOK_URLS, env(name).WEBHOOK_SECRETS]).toEqual([name, '', '']);
+      expect([
+        name,
+        env(name, withBothTopics).WEBHOOK_URLS,
+        env(name, withBothTopics).WEBHOOK_SECRETS,
+      ]).toEqual([name, WEBHOOK_URLS, WEBHOOK_SECRETS]);
+    }
+    // Health and retention never send a webhook, so they never hold the signing secrets.
+    for (const name of FUNCTION_NAMES.filter((n) => !senders.includes(n))) {
+      expect([name, Object.keys(env(name)).filter((key) => key.startsWith('WEBHOOK_'))]).toEqual([
+        name,
+        [],
+      ]);
     }
   });
 
@@ -365,7 +445,7 @@ describe('serverless package', () => {
     }
   });
 
-  it('routes POST /signup and GET /health on the HTTP API to their functions', () => {
+  it('routes POST /signup, GET /health and /v1/... on the HTTP API to their functions', () => {
     const routes = Object.fromEntries(
       ofType(resources, 'AWS::ApiGatewayV2::Route').map(([, route]) => {
         const target = route.Properties.Target as {
@@ -379,7 +459,24 @@ describe('serverless package', () => {
     expect(routes).toEqual({
       'POST /signup': getAtt('SignupLambdaFunction'),
       'GET /health': getAtt('HealthLambdaFunction'),
+      // Every method: the vendor API routes and answers 404 / 405 itself, after the API key.
+      'ANY /v1/{proxy+}': getAtt('VendorApiLambdaFunction'),
     });
+  });
+
+  it('leaves each function that writes room to try its webhooks at once', () => {
+    const webhookTimeoutSeconds = Number(
+      /^`(\d+)`$/.exec(ENV_VARS.WEBHOOK_TIMEOUT_SECONDS.defaultValue)?.[1],
+    );
+    const timeoutOf = (name: FunctionName) => fnOf(name).Properties.Timeout as number;
+    // Behind the HTTP API, which gives up after 30 s: the write, then one attempt per endpoint.
+    for (const name of ['signup', 'vendorApi'] as const) {
+      expect([name, timeoutOf(name)]).toEqual([name, expect.any(Number)]);
+      expect(timeoutOf(name)).toBeLessThan(30);
+      expect(timeoutOf(name)).toBeGreaterThanOrEqual(2 * webhookTimeoutSeconds);
+    }
+    // A batch of ten records, one after the other, each write followed by its attempt.
+    expect(timeoutOf('notifications')).toBeGreaterThanOrEqual(10 * (webhookTimeoutSeconds + 1));
   });
 
   it('feeds notifications from NotificationsQueue in batches of 10 with partial failures', () => {
@@ -491,31 +588,63 @@ describe('serverless package', () => {
     expect(bothTopics).toContainEqual(snsStatement(ENTITLEMENT_TOPIC));
   });
 
-  it('meters once an hour, a few minutes past it, in runs that never overlap', () => {
+  /** The schedule rule that invokes `name`, with the permission that lets it. */
+  const scheduleOf = (name: FunctionName) => {
+    const arn = getAtt(`${pascal(name)}LambdaFunction`);
     const schedules = ofType(resources, 'AWS::Events::Rule').filter(
-      ([, rule]) => rule.Properties.ScheduleExpression !== undefined,
+      ([, rule]) =>
+        rule.Properties.ScheduleExpression !== undefined &&
+        JSON.stringify(rule.Properties.Targets).includes(JSON.stringify(arn)),
     );
-    expect(schedules).toHaveLength(1);
+    expect([name, schedules.length]).toEqual([name, 1]);
     const [[scheduleId, schedule]] = schedules as [[string, Resource]];
-    const minute = /^cron\((\d+) \* \* \* \? \*\)$/.exec(
-      schedule.Properties.ScheduleExpression as string,
-    )?.[1];
-    expect(Number(minute)).toBeGreaterThanOrEqual(1);
-    expect(Number(minute)).toBeLessThanOrEqual(15);
-    expect(schedule.Properties.Targets).toEqual([
-      expect.objectContaining({ Arn: getAtt('MeteringLambdaFunction') }),
-    ]);
+    expect(schedule.Properties.Targets).toEqual([expect.objectContaining({ Arn: arn })]);
     expect(
       ofType(resources, 'AWS::Lambda::Permission').map(([, permission]) => permission.Properties),
     ).toContainEqual(
       expect.objectContaining({
-        FunctionName: getAtt('MeteringLambdaFunction'),
+        FunctionName: arn,
         Principal: 'events.amazonaws.com',
         SourceArn: getAtt(scheduleId),
       }),
     );
+    return schedule.Properties.ScheduleExpression as string;
+  };
+
+  it('schedules metering, webhooks and retention, and nothing else', () => {
+    const schedules = ofType(resources, 'AWS::Events::Rule').filter(
+      ([, rule]) => rule.Properties.ScheduleExpression !== undefined,
+    );
+    expect(schedules).toHaveLength(3);
+  });
+
+  it('meters once an hour, a few minutes past it, in runs that never overlap', () => {
+    const minute = /^cron\((\d+) \* \* \* \? \*\)$/.exec(scheduleOf('metering'))?.[1];
+    expect(Number(minute)).toBeGreaterThanOrEqual(1);
+    expect(Number(minute)).toBeLessThanOrEqual(15);
     expect(fnOf('metering').Properties.Timeout).toBe(900);
     expect(fnOf('metering').Properties.ReservedConcurrentExecutions).toBe(1);
+  });
+
+  it('delivers webhooks every minute, one run at a time, dropping ticks a run outlasts', () => {
+    expect(scheduleOf('webhooks')).toBe('rate(1 minute)');
+    expect(fnOf('webhooks').Properties.ReservedConcurrentExecutions).toBe(1);
+    // A run stops claiming after 45 s; the batch under way (ten events of one purchase, one after
+    // the other, each up to the 60 s WEBHOOK_TIMEOUT_SECONDS allows) must still finish.
+    expect(fnOf('webhooks').Properties.Timeout).toBeGreaterThanOrEqual(45 + 10 * 60);
+    // A throttled tick would otherwise wait in Lambda's queue for hours, then run in a burst.
+    const configs = ofType(resources, 'AWS::Lambda::EventInvokeConfig')
+      .map(([, config]) => config.Properties)
+      .filter((props) => JSON.stringify(props.FunctionName).includes('Webhooks'));
+    expect(configs).toEqual([
+      expect.objectContaining({ MaximumEventAgeInSeconds: 60, MaximumRetryAttempts: 0 }),
+    ]);
+  });
+
+  it('purges personal data once a day, at a quiet hour UTC, in runs that never overlap', () => {
+    expect(scheduleOf('retention')).toMatch(/^cron\(\d{1,2} \d{1,2} \* \* \? \*\)$/);
+    expect(fnOf('retention').Properties.Timeout).toBe(900);
+    expect(fnOf('retention').Properties.ReservedConcurrentExecutions).toBe(1);
   });
 
   it('gives each function its own role and nothing else grants permissions', () => {
@@ -612,7 +741,8 @@ describe('serverless package', () => {
       const code = fnOf(name).Properties.Code as { S3Key: string };
       expect(code.S3Key.endsWith(`/${name}.zip`)).toBe(true);
       const entries = zipEntries(readFileSync(join(defaultOut, `${name}.zip`)));
-      expect(entries.map((entry) => entry.name)).toEqual([`functions/aws/${name}.js`]);
+      const bundle = FUNCTIONS[name].handler.replace(/\.handler$/, '.js');
+      expect(entries.map((entry) => entry.name)).toEqual([bundle]);
       expect(entries[0]!.bytes).toBeGreaterThan(0);
       expect(entries[0]!.bytes).toBeLessThan(1_000_000);
     }

@@ -21,6 +21,21 @@ const STORE_ENV: readonly EnvVarName[] = [
   'LOG_LEVEL',
 ];
 
+/** Every function that writes tries to deliver the vendor events it wrote at once. */
+const WEBHOOK_ENV: readonly EnvVarName[] = [
+  'WEBHOOK_URLS',
+  'WEBHOOK_SECRETS',
+  'WEBHOOK_TIMEOUT_SECONDS',
+  'WEBHOOK_RETRY_HORIZON_HOURS',
+];
+
+/** What a function Cloud Scheduler calls needs to check the OIDC token it comes with. */
+const SCHEDULER_ENV: readonly EnvVarName[] = [
+  'GOOGLE_CERTS_URL',
+  'SCHEDULER_AUDIENCE',
+  'SCHEDULER_SERVICE_ACCOUNT',
+];
+
 export const GCP_FUNCTIONS: readonly GcpFunctionSpec[] = [
   {
     name: 'events',
@@ -37,6 +52,7 @@ export const GCP_FUNCTIONS: readonly GcpFunctionSpec[] = [
       'APPROVAL_POLICY',
       'APPROVAL_PLANS',
       'SIGNUP_MESSAGE',
+      ...WEBHOOK_ENV,
     ],
   },
   {
@@ -55,6 +71,7 @@ export const GCP_FUNCTIONS: readonly GcpFunctionSpec[] = [
       'ONBOARDING_URL',
       'HANDOFF_SECRET',
       'HANDOFF_TTL_SECONDS',
+      ...WEBHOOK_ENV,
     ],
   },
   {
@@ -64,11 +81,38 @@ export const GCP_FUNCTIONS: readonly GcpFunctionSpec[] = [
     env: [
       ...STORE_ENV,
       'SERVICE_CONTROL_API_URL',
-      'GOOGLE_CERTS_URL',
+      ...SCHEDULER_ENV,
       'USAGE_SERVICE_NAME',
       'USAGE_METRICS',
-      'SCHEDULER_AUDIENCE',
-      'SCHEDULER_SERVICE_ACCOUNT',
+      ...WEBHOOK_ENV,
     ],
+  },
+  {
+    name: 'vendor-api',
+    source: 'functions/vendor/gcp-api.ts',
+    // Public at the network level: it authenticates every request by its API key.
+    entryPoints: ['gcpVendorApi'],
+    env: [
+      ...STORE_ENV,
+      'VENDOR_API_KEYS',
+      'MAX_REQUEST_BYTES',
+      'USAGE_METRICS',
+      'METERING_WINDOW_HOURS',
+      ...WEBHOOK_ENV,
+    ],
+  },
+  {
+    name: 'webhooks',
+    source: 'functions/vendor/gcp-webhooks.ts',
+    // Every minute: delivers the events that are due (first tries, and retries after backoff).
+    entryPoints: ['gcpWebhooks'],
+    env: [...STORE_ENV, ...SCHEDULER_ENV, ...WEBHOOK_ENV],
+  },
+  {
+    name: 'retention',
+    source: 'functions/vendor/gcp-retention.ts',
+    // Daily: purges the personal data of purchases that ended longer ago than the retention.
+    entryPoints: ['gcpRetention'],
+    env: [...STORE_ENV, ...SCHEDULER_ENV, 'PERSONAL_DATA_RETENTION_DAYS'],
   },
 ];

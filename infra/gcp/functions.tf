@@ -102,8 +102,9 @@ resource "google_cloudfunctions2_function" "fn" {
     # would report it back differently on every plan.
     environment_variables = { for key, value in each.value.env : key => value if value != "" }
 
+    # A secret without an id (the webhook secret while no webhook URL is set) is left out.
     dynamic "secret_environment_variables" {
-      for_each = each.value.secret_env
+      for_each = { for key, value in each.value.secret_env : key => value if value.secret != null }
 
       content {
         key        = secret_environment_variables.key
@@ -119,12 +120,18 @@ resource "google_cloudfunctions2_function" "fn" {
       condition     = var.approval_policy != "plans" || length(var.approval_plans) > 0
       error_message = "approval_policy = \"plans\" needs at least one plan in approval_plans."
     }
+
+    precondition {
+      condition     = length(var.webhook_urls) == 0 || var.webhook_secret_id != null
+      error_message = "webhook_urls needs webhook_secret_id: every webhook is signed with the secrets it holds."
+    }
   }
 
   depends_on = [
     google_project_service.apis,
     time_sleep.build_iam,
     google_secret_manager_secret_iam_member.handoff,
+    google_secret_manager_secret_iam_member.webhook,
   ]
 }
 
@@ -147,11 +154,28 @@ resource "google_cloud_run_v2_service_iam_member" "events_invoker" {
   member   = "serviceAccount:${google_service_account.push.email}"
 }
 
-# Only Cloud Scheduler, signing as the scheduler service account, starts a usage report.
+# Only Cloud Scheduler, signing as the scheduler service account, starts a usage report, a
+# webhook delivery run or a retention run.
 resource "google_cloud_run_v2_service_iam_member" "usage_report_invoker" {
   project  = var.project_id
   location = var.region
   name     = google_cloudfunctions2_function.fn["usage-report"].name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.scheduler.email}"
+}
+
+resource "google_cloud_run_v2_service_iam_member" "webhooks_invoker" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.fn["webhooks"].name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.scheduler.email}"
+}
+
+resource "google_cloud_run_v2_service_iam_member" "retention_invoker" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.fn["retention"].name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.scheduler.email}"
 }
@@ -163,6 +187,17 @@ resource "google_cloud_run_v2_service_iam_member" "signup_public" {
   project  = var.project_id
   location = var.region
   name     = google_cloudfunctions2_function.fn["signup"].name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+# Public on purpose: your app calls it from wherever it runs, with no Google identity. The function
+# authenticates every request itself: an API key whose SHA-256 is in VENDOR_API_KEYS, with the
+# scope the route needs.
+resource "google_cloud_run_v2_service_iam_member" "vendor_api_public" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.fn["vendor-api"].name
   role     = "roles/run.invoker"
   member   = "allUsers"
 }

@@ -1,6 +1,7 @@
 # Service accounts and what they may do. Each function runs as its own account so that a flaw in
 # one cannot use another's grants: only signup reads the handoff secret and approves accounts,
-# only usage-report reports usage, and usage-report cannot call the Procurement API at all.
+# only usage-report reports usage, only the events and signup functions call the Procurement API,
+# and retention (which sends nothing anywhere) cannot read the webhook secret.
 
 resource "google_service_account" "function" {
   for_each = local.function_names
@@ -88,6 +89,19 @@ resource "google_secret_manager_secret_iam_member" "handoff" {
   secret_id = var.handoff_secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = "serviceAccount:${google_service_account.function["signup"].email}"
+
+  depends_on = [google_project_service.apis]
+}
+
+# The webhook secret, when there is one, is read by the functions that sign webhooks: those that
+# write (each tries to deliver what it wrote at once) and the webhooks function.
+resource "google_secret_manager_secret_iam_member" "webhook" {
+  for_each = toset(local.webhook_secret_readers)
+
+  project   = var.project_id
+  secret_id = var.webhook_secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.function[each.key].email}"
 
   depends_on = [google_project_service.apis]
 }

@@ -8,6 +8,11 @@ output "signup_url" {
   value       = google_cloudfunctions2_function.fn["signup"].url
 }
 
+output "vendor_api_url" {
+  description = "Base URL of the vendor API: your app calls <url>/v1/... with one of its API keys."
+  value       = google_cloudfunctions2_function.fn["vendor-api"].url
+}
+
 output "service_accounts" {
   description = "Email of every service account this deployment runs as."
   value = merge(

@@ -107,7 +107,29 @@ const SAMPLE_VALUES: Partial<Record<EnvVarName | 'NODE_ENV', string>> = {
   USAGE_METRICS: '{"pro":{"requests":"product.gcpmarketplace.example.com/pro_requests"}}',
   SCHEDULER_AUDIENCE: 'https://us-central1-listing-project.cloudfunctions.net/mc-usage-report',
   SCHEDULER_SERVICE_ACCOUNT: 'mc-scheduler@listing-project.iam.gserviceaccount.com',
+  WEBHOOK_URLS: 'https://app.example.com/marketplace/webhooks',
+  WEBHOOK_SECRETS: 'a-webhook-secret-of-at-least-32-characters',
+  WEBHOOK_TIMEOUT_SECONDS: '10',
+  WEBHOOK_RETRY_HORIZON_HOURS: '72',
+  VENDOR_API_KEYS: `app:read+usage:write:${'ab'.repeat(32)}`,
+  MAX_REQUEST_BYTES: '1048576',
+  PERSONAL_DATA_RETENTION_DAYS: '30',
 };
+
+/** Left out when no webhook URL is given: a blank env value is dropped, a null secret id too. */
+const WEBHOOK_ONLY_VARS: readonly EnvVarName[] = ['WEBHOOK_URLS', 'WEBHOOK_SECRETS'];
+
+/** The functions that write, and so deliver webhooks, by the manifest. */
+const WEBHOOK_SENDERS = GCP_FUNCTIONS.filter((fn) => fn.env.includes('WEBHOOK_URLS')).map(
+  (fn) => fn.name,
+);
+
+/** The functions Cloud Scheduler calls, the job that calls each, and how often. */
+const SCHEDULED = [
+  { fn: 'usage-report', job: 'usage_report', schedule: '0 * * * *', what: 'hourly' },
+  { fn: 'webhooks', job: 'webhooks', schedule: '* * * * *', what: 'every minute' },
+  { fn: 'retention', job: 'retention', schedule: '30 3 * * *', what: 'daily at 03:30' },
+] as const;
 
 /**
  * Cold-starts a bundle the way the runtime does (the installed Functions Framework requires it and
@@ -116,10 +138,10 @@ const SAMPLE_VALUES: Partial<Record<EnvVarName | 'NODE_ENV', string>> = {
  */
 const CALL_WITHOUT_CREDENTIALS = `
 const { getTestServer } = require('@google-cloud/functions-framework/testing');
-const [bundle, entryPoint, method] = process.argv.slice(1);
+const [bundle, entryPoint, method, path] = process.argv.slice(1);
 require(bundle);
 const server = getTestServer(entryPoint).listen(0, async () => {
-  const response = await fetch('http://127.0.0.1:' + server.address().port + '/', {
+  const response = await fetch('http://127.0.0.1:' + server.address().port + path, {
     method,
     headers: { 'content-type': 'application/json' },
     body: method === 'POST' ? '{}' : undefined,
@@ -200,8 +222,11 @@ describe('Terraform for Google Cloud (infra/gcp)', () => {
       expect(service.environment_variables).toBe(
         expr('{ for key, value in each.value.env : key => value if value != "" }'),
       );
+      // A secret whose id is null (no webhook secret) is left out.
       const secrets = service.dynamic.secret_environment_variables[0];
-      expect(secrets.for_each).toBe(expr('each.value.secret_env'));
+      expect(secrets.for_each).toBe(
+        expr('{ for key, value in each.value.secret_env : key => value if value.secret != null }'),
+      );
       expect(secrets.content[0].key).toBe(expr('secret_environment_variables.key'));
       expect(service.service_account_email).toBe(
         expr('google_service_account.function[each.key].email'),
@@ -214,9 +239,11 @@ describe('Terraform for Google Cloud (infra/gcp)', () => {
           secret: expr('var.handoff_secret_id'),
           version: expr('var.handoff_secret_version'),
         },
+        WEBHOOK_SECRETS: expr('local.webhook_secret'),
       });
       for (const name of Object.keys(tf.locals.functions)) {
         expect(envOf(name)).not.toHaveProperty('HANDOFF_SECRET');
+        expect(envOf(name)).not.toHaveProperty('WEBHOOK_SECRETS');
       }
       // A secret version resource would put the value in state.
       expect(tf.resources.google_secret_manager_secret_version).toBeUndefined();
@@ -224,6 +251,72 @@ describe('Terraform for Google Cloud (infra/gcp)', () => {
       expect(access.secret_id).toBe(expr('var.handoff_secret_id'));
       expect(access.member).toBe(
         `serviceAccount:${expr('google_service_account.function["signup"].email')}`,
+      );
+    });
+  });
+
+  describe('webhooks', () => {
+    it('gives every function that writes the same webhook settings, and no other function', () => {
+      expect(WEBHOOK_SENDERS.sort()).toEqual(
+        ['events', 'signup', 'usage-report', 'vendor-api', 'webhooks'].sort(),
+      );
+      for (const name of Object.keys(tf.locals.functions)) {
+        const env = envOf(name);
+        const secrets = fnLocals(name).secret_env as Record<string, unknown>;
+        if (!WEBHOOK_SENDERS.includes(name)) {
+          expect([name, Object.keys(env).filter((key) => key.startsWith('WEBHOOK_'))]).toEqual([
+            name,
+            [],
+          ]);
+          expect([name, secrets.WEBHOOK_SECRETS]).toEqual([name, undefined]);
+          continue;
+        }
+        expect([name, env.WEBHOOK_URLS]).toEqual([name, expr('join(",", var.webhook_urls)')]);
+        expect([name, env.WEBHOOK_TIMEOUT_SECONDS]).toEqual([
+          name,
+          expr('tostring(var.webhook_timeout_seconds)'),
+        ]);
+        expect([name, env.WEBHOOK_RETRY_HORIZON_HOURS]).toEqual([
+          name,
+          expr('tostring(var.webhook_retry_horizon_hours)'),
+        ]);
+        expect([name, secrets.WEBHOOK_SECRETS]).toEqual([name, expr('local.webhook_secret')]);
+      }
+    });
+
+    it('reads the webhook secret from Secret Manager, and needs one only once URLs are given', () => {
+      expect(tf.locals.webhook_secret).toEqual({
+        secret: expr('var.webhook_secret_id'),
+        version: expr('var.webhook_secret_version'),
+      });
+      expect(tf.variables.webhook_urls?.default).toEqual([]);
+      expect(tf.variables.webhook_secret_id?.default).toBeNull();
+      expect(tf.variables.webhook_secret_version?.default).toBe('latest');
+      const preconditions = resource('google_cloudfunctions2_function', 'fn').lifecycle[0]
+        .precondition as Block[];
+      expect(preconditions.map((p) => p.condition)).toContain(
+        expr('length(var.webhook_urls) == 0 || var.webhook_secret_id != null'),
+      );
+    });
+
+    it('lets only the functions that sign webhooks read the webhook secret', () => {
+      // Nobody without a secret; with one, each function whose secret_env names it.
+      const readers = String(tf.locals.webhook_secret_readers).replace(/\s+/g, ' ');
+      expect(readers).toBe(
+        expr(
+          'var.webhook_secret_id == null ? [] : [ for key, fn in local.functions : key if contains(keys(fn.secret_env), "WEBHOOK_SECRETS") ]',
+        ),
+      );
+      const access = resource('google_secret_manager_secret_iam_member', 'webhook');
+      expect(access).toMatchObject({
+        for_each: expr('toset(local.webhook_secret_readers)'),
+        secret_id: expr('var.webhook_secret_id'),
+        role: 'roles/secretmanager.secretAccessor',
+        member: `serviceAccount:${expr('google_service_account.function[each.key].email')}`,
+      });
+      // The functions start only once they may read it.
+      expect(resource('google_cloudfunctions2_function', 'fn').depends_on).toContain(
+        expr('google_secret_manager_secret_iam_member.webhook'),
       );
     });
   });
@@ -286,19 +379,51 @@ describe('Terraform for Google Cloud (infra/gcp)', () => {
     });
   });
 
-  describe('usage reports', () => {
-    it('calls usage-report hourly, in UTC, with an OIDC token it checks', () => {
-      const job = resource('google_cloud_scheduler_job', 'usage_report');
-      expect(job.schedule).toBe('0 * * * *');
+  describe('scheduled runs', () => {
+    it('schedules exactly the functions that check a scheduler token', () => {
+      const checking = GCP_FUNCTIONS.filter((fn) => fn.env.includes('SCHEDULER_AUDIENCE'));
+      expect(checking.map((fn) => fn.name).sort()).toEqual(SCHEDULED.map(({ fn }) => fn).sort());
+      expect(sortedKeys(tf.resources.google_cloud_scheduler_job ?? {})).toEqual(
+        SCHEDULED.map(({ job }) => job).sort(),
+      );
+    });
+
+    it.each(SCHEDULED)('calls $fn $what, in UTC, with an OIDC token it checks', (spec) => {
+      const job = resource('google_cloud_scheduler_job', spec.job);
+      expect(job.schedule).toBe(spec.schedule);
       expect(job.time_zone).toBe('Etc/UTC');
       const target = job.http_target[0];
       const oidc = target.oidc_token[0];
-      const usageUrl = expr('local.function_urls["usage-report"]');
-      expect(target.uri).toBe(usageUrl);
-      expect(oidc.audience).toBe(usageUrl);
+      const url = expr(`local.function_urls["${spec.fn}"]`);
+      expect(target.uri).toBe(url);
+      expect(oidc.audience).toBe(url);
       expect(oidc.service_account_email).toBe(expr('google_service_account.scheduler.email'));
-      expect(envOf('usage-report').SCHEDULER_AUDIENCE).toBe(oidc.audience);
-      expect(envOf('usage-report').SCHEDULER_SERVICE_ACCOUNT).toBe(oidc.service_account_email);
+      expect(envOf(spec.fn).SCHEDULER_AUDIENCE).toBe(oidc.audience);
+      expect(envOf(spec.fn).SCHEDULER_SERVICE_ACCOUNT).toBe(oidc.service_account_email);
+      // The attempt outlives the run, so Cloud Scheduler does not cut a run short.
+      const deadlineSeconds = Number(/^(\d+)s$/.exec(job.attempt_deadline)?.[1]);
+      expect(deadlineSeconds).toBeGreaterThan(fnLocals(spec.fn).timeout_seconds);
+      expect(deadlineSeconds).toBeLessThanOrEqual(1800);
+      // One run at a time.
+      expect(fnLocals(spec.fn).max_instances).toBe(1);
+      expect(job.depends_on).toContain(
+        expr(`google_cloud_run_v2_service_iam_member.${spec.job}_invoker`),
+      );
+    });
+
+    it('does not retry a webhooks run: the next one a minute later does the same work', () => {
+      expect(resource('google_cloud_scheduler_job', 'webhooks').retry_config[0].retry_count).toBe(
+        0,
+      );
+    });
+
+    it('lets a webhooks run finish the batch under way at the longest delivery timeout', () => {
+      // A run stops claiming after 45 s; ten events of one purchase then go one after the other,
+      // each up to the 60 s webhook_timeout_seconds allows.
+      expect(tf.variables.webhook_timeout_seconds?.validation[0].condition).toContain(
+        'var.webhook_timeout_seconds <= 60',
+      );
+      expect(fnLocals('webhooks').timeout_seconds).toBeGreaterThanOrEqual(45 + 10 * 60);
     });
   });
 
@@ -329,19 +454,22 @@ describe('Terraform for Google Cloud (infra/gcp)', () => {
       ]);
     });
 
-    it('lets only the scheduler identity invoke usage-report', () => {
-      expect(invokersOf('usage-report')).toEqual([
+    it.each(SCHEDULED.map(({ fn }) => fn))('lets only the scheduler identity invoke %s', (fn) => {
+      expect(invokersOf(fn)).toEqual([
         `serviceAccount:${expr('google_service_account.scheduler.email')}`,
       ]);
     });
 
-    it('makes signup, and nothing else, public', () => {
+    it('makes signup and the vendor API, and nothing else, public', () => {
+      // Both authenticate each request themselves: Google's signup JWT, an API key.
       expect(invokersOf('signup')).toEqual(['allUsers']);
+      expect(invokersOf('vendor-api')).toEqual(['allUsers']);
       const publicGrants = grants().filter(({ members }) =>
         members.some((member) => member === 'allUsers' || member === 'allAuthenticatedUsers'),
       );
-      expect(publicGrants.map(({ address }) => address)).toEqual([
+      expect(publicGrants.map(({ address }) => address).sort()).toEqual([
         'google_cloud_run_v2_service_iam_member.signup_public',
+        'google_cloud_run_v2_service_iam_member.vendor_api_public',
       ]);
       // A project-wide invoker grant would reach every function.
       const projectInvokers = Object.values(tf.resources.google_project_iam_member ?? {}).filter(
@@ -485,6 +613,26 @@ describe('Terraform for Google Cloud (infra/gcp)', () => {
       expect(Object.keys(example).filter((name) => !(name in tf.variables))).toEqual([]);
     });
 
+    it('validates every variable a function reads that a typo could break', () => {
+      const validated = Object.keys(tf.variables).filter(
+        (name) => tf.variables[name]!.validation !== undefined,
+      );
+      expect(
+        [
+          'webhook_urls',
+          'webhook_secret_id',
+          'webhook_timeout_seconds',
+          'webhook_retry_horizon_hours',
+          'vendor_api_keys',
+          'max_request_bytes',
+          'personal_data_retention_days',
+        ].filter((name) => !validated.includes(name)),
+      ).toEqual([]);
+      // Keys go in as hashes: a validation that would let a raw key through is a leak.
+      expect(tf.variables.vendor_api_keys?.validation[0].condition).toContain('[0-9a-fA-F]{64}$');
+      expect(tf.variables.vendor_api_keys?.default).toBeUndefined();
+    });
+
     it('validates the approval policy against the three the code knows', () => {
       const validation = tf.variables.approval_policy?.validation[0];
       expect(validation.condition).toBe(
@@ -509,22 +657,30 @@ describe('Terraform for Google Cloud (infra/gcp)', () => {
     }, 120_000);
     afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-    /** The environment Terraform gives `name`, with a sample value for every key it sets. */
-    const deployedEnv = (name: string) => {
+    /**
+     * The environment Terraform gives `name`, with a sample value for every key it sets; without
+     * webhooks, WEBHOOK_URLS is blank (dropped) and the secret's id null (left out).
+     */
+    const deployedEnv = (name: string, webhooks: boolean) => {
       const keys = [
         ...Object.keys(envOf(name)),
         ...Object.keys(fnLocals(name).secret_env as object),
-      ];
+      ].filter((key) => webhooks || !WEBHOOK_ONLY_VARS.includes(key as EnvVarName));
       const missing = keys.filter((key) => !(key in SAMPLE_VALUES));
       if (missing.length > 0) throw new Error(`no sample value for ${missing.join(', ')}`);
       return Object.fromEntries(keys.map((key) => [key, SAMPLE_VALUES[key as EnvVarName]!]));
     };
-    const call = async (name: string, method: 'GET' | 'POST') => {
+    const call = async (
+      name: string,
+      { method, path }: { method: 'GET' | 'POST'; path: string },
+      webhooks: boolean,
+    ) => {
       const bundle = join(root, 'gcp', name, 'index.js');
-      const args = ['-e', CALL_WITHOUT_CREDENTIALS, bundle, fnLocals(name).entry_point, method];
+      const entryPoint = fnLocals(name).entry_point as string;
+      const args = ['-e', CALL_WITHOUT_CREDENTIALS, bundle, entryPoint, method, path];
       const { stdout } = await promisify(execFile)(process.execPath, args, {
         cwd: root,
-        env: deployedEnv(name),
+        env: deployedEnv(name, webhooks),
         timeout: 30_000,
       }).catch((error: { stderr?: string }) => {
         // Node prints the failing (minified, one-line) source too: keep only readable lines.
@@ -534,19 +690,54 @@ describe('Terraform for Google Cloud (infra/gcp)', () => {
       return JSON.parse(stdout) as { status: number };
     };
 
-    it('starts events with only the variables Terraform sets, and refuses unsigned pushes', async () => {
-      expect(await call('events', 'POST')).toEqual({ status: 401 });
-    });
-
-    it('starts usage-report with only the variables Terraform sets, and refuses unsigned calls', async () => {
-      expect(await call('usage-report', 'POST')).toEqual({ status: 401 });
-    });
-
-    it('starts signup with only the variables Terraform sets', async () => {
-      const { status } = await call('signup', 'GET');
+    /** One request without credentials per function, and what it must be answered with. */
+    const REQUESTS = {
+      events: { method: 'POST', path: '/', status: 401, refuses: 'an unsigned push' },
+      'usage-report': { method: 'POST', path: '/', status: 401, refuses: 'an unsigned call' },
+      webhooks: { method: 'POST', path: '/', status: 401, refuses: 'an unsigned call' },
+      retention: { method: 'POST', path: '/', status: 401, refuses: 'an unsigned call' },
+      'vendor-api': {
+        method: 'GET',
+        path: '/v1/entitlements',
+        status: 401,
+        refuses: 'a call without an API key',
+      },
       // A form post is what it serves; anything else is the buyer's mistake, not a crash.
-      expect(status).toBeGreaterThanOrEqual(400);
-      expect(status).toBeLessThan(500);
+      signup: { method: 'GET', path: '/', status: '4xx', refuses: 'a GET' },
+    } as const;
+    const cases = GCP_FUNCTIONS.flatMap(({ name }) =>
+      (WEBHOOK_SENDERS.includes(name) ? [true, false] : [false]).map(
+        (webhooks) => [name, webhooks ? 'with webhooks' : 'without webhooks', webhooks] as const,
+      ),
+    );
+
+    it('needs the webhook secret once webhook URLs are given, as the precondition demands', async () => {
+      const env = { ...deployedEnv('webhooks', true) };
+      delete env.WEBHOOK_SECRETS;
+      const bundle = join(root, 'gcp', 'webhooks', 'index.js');
+      const args = ['-e', CALL_WITHOUT_CREDENTIALS, bundle, 'gcpWebhooks', 'POST', '/'];
+      const run = promisify(execFile)(process.execPath, args, { cwd: root, env, timeout: 30_000 });
+      await expect(run).rejects.toMatchObject({
+        stderr: expect.stringContaining('WEBHOOK_SECRETS'),
+      });
     });
+
+    it('has a request for every function', () => {
+      expect(sortedKeys(REQUESTS)).toEqual(GCP_FUNCTIONS.map((fn) => fn.name).sort());
+    });
+
+    it.each(cases)(
+      'starts %s %s with only the variables Terraform sets, and refuses a request without credentials',
+      async (name, _label, webhooks) => {
+        const request = REQUESTS[name as keyof typeof REQUESTS];
+        const { status } = await call(name, request, webhooks);
+        if (request.status === '4xx') {
+          expect(status).toBeGreaterThanOrEqual(400);
+          expect(status).toBeLessThan(500);
+        } else {
+          expect([request.refuses, status]).toEqual([request.refuses, request.status]);
+        }
+      },
+    );
   });
 });

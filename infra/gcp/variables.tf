@@ -193,3 +193,100 @@ variable "grant_procurement_roles" {
   type        = bool
   default     = true
 }
+
+variable "webhook_urls" {
+  description = "URLs of your app that receive the vendor events, signed (WEBHOOK_URLS); empty: events wait in the outbox, readable through the vendor API."
+  type        = list(string)
+  default     = []
+
+  validation {
+    # No user name or password before the host: fetch refuses them, and they would be logged.
+    condition     = alltrue([for url in var.webhook_urls : can(regex("^https://[^/@,\\s]+(/[^,\\s]*)?$", url))])
+    error_message = "webhook_urls: https:// URLs without a user name or password, none holding a comma or a space."
+  }
+
+  validation {
+    condition     = length(distinct(var.webhook_urls)) == length(var.webhook_urls)
+    error_message = "webhook_urls lists a URL twice."
+  }
+}
+
+variable "webhook_secret_id" {
+  description = "Secret Manager secret id (in project_id) holding WEBHOOK_SECRETS, comma-separated if rotating; needed once webhook_urls is set."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.webhook_secret_id == null || can(regex("^[A-Za-z0-9_-]{1,255}$", var.webhook_secret_id))
+    error_message = "webhook_secret_id is the secret's id (letters, digits, - and _), not its value or full name."
+  }
+}
+
+variable "webhook_secret_version" {
+  description = "Version of the webhook secret the functions read; a number pins it."
+  type        = string
+  default     = "latest"
+}
+
+variable "webhook_timeout_seconds" {
+  description = "How long one webhook delivery may take (WEBHOOK_TIMEOUT_SECONDS)."
+  type        = number
+  default     = 10
+
+  validation {
+    # The webhooks function's own timeout must leave room for a delivery.
+    condition     = var.webhook_timeout_seconds >= 1 && var.webhook_timeout_seconds <= 60 && floor(var.webhook_timeout_seconds) == var.webhook_timeout_seconds
+    error_message = "webhook_timeout_seconds must be a whole number from 1 to 60."
+  }
+}
+
+variable "webhook_retry_horizon_hours" {
+  description = "How long an undelivered event is retried before it is marked failed (WEBHOOK_RETRY_HORIZON_HOURS)."
+  type        = number
+  default     = 72
+
+  validation {
+    condition     = var.webhook_retry_horizon_hours >= 1 && var.webhook_retry_horizon_hours <= 720 && floor(var.webhook_retry_horizon_hours) == var.webhook_retry_horizon_hours
+    error_message = "webhook_retry_horizon_hours must be a whole number from 1 to 720."
+  }
+}
+
+variable "vendor_api_keys" {
+  description = "Keys of the vendor API as <key id>:<scope>[+<scope>]:<SHA-256 hex of the key> (VENDOR_API_KEYS); `npm run api-key` makes one. Hashes only: not secret."
+  type        = list(string)
+
+  validation {
+    condition = length(var.vendor_api_keys) > 0 && alltrue([
+      for key in var.vendor_api_keys : can(regex("^[A-Za-z0-9][A-Za-z0-9.-]{0,63}:(read|usage:write|admin)(\\+(read|usage:write|admin))*:[0-9a-fA-F]{64}$", key))
+    ])
+    error_message = "vendor_api_keys: at least one, each <key id>:<scopes>:<64 hex digits> with scopes read, usage:write or admin joined by +. A key itself does not belong here, only its hash."
+  }
+
+  validation {
+    condition     = length(distinct([for key in var.vendor_api_keys : split(":", key)[0]])) == length(var.vendor_api_keys)
+    error_message = "vendor_api_keys lists a key id twice."
+  }
+}
+
+variable "max_request_bytes" {
+  description = "Largest request body the vendor API reads (MAX_REQUEST_BYTES); larger ones get 413."
+  type        = number
+  default     = 1048576
+
+  validation {
+    # Cloud Run refuses HTTP/1 requests over 32 MiB before the function sees them.
+    condition     = var.max_request_bytes >= 1024 && var.max_request_bytes <= 33554432 && floor(var.max_request_bytes) == var.max_request_bytes
+    error_message = "max_request_bytes must be a whole number from 1024 to 33554432 (32 MiB)."
+  }
+}
+
+variable "personal_data_retention_days" {
+  description = "Days an ended purchase keeps its personal data before the daily purge (PERSONAL_DATA_RETENTION_DAYS)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.personal_data_retention_days >= 0 && var.personal_data_retention_days <= 3650 && floor(var.personal_data_retention_days) == var.personal_data_retention_days
+    error_message = "personal_data_retention_days must be a whole number from 0 to 3650."
+  }
+}

@@ -75,7 +75,7 @@ export const ENV_VARS = {
     description:
       "Base URL the signup JWT certificates and OIDC keys are fetched from; the simulator locally. The token `iss` must still be Google's.",
     defaultValue: '`https://www.googleapis.com`',
-    readBy: 'gcp/events, gcp/signup, gcp/usage-report',
+    readBy: 'gcp/events, gcp/signup, gcp/usage-report, gcp/webhooks, gcp/retention',
   },
   PUSH_AUDIENCE: {
     description: 'Audience of the OIDC token on Pub/Sub pushes (the events function URL).',
@@ -136,14 +136,15 @@ export const ENV_VARS = {
     readBy: 'gcp/usage-report, vendor/api',
   },
   SCHEDULER_AUDIENCE: {
-    description: 'Audience of the OIDC token Cloud Scheduler sends (the usage-report URL).',
+    description:
+      'Audience of the OIDC token Cloud Scheduler sends (the URL of the scheduled function itself).',
     defaultValue: null,
-    readBy: 'gcp/usage-report',
+    readBy: 'gcp/usage-report, gcp/webhooks, gcp/retention',
   },
   SCHEDULER_SERVICE_ACCOUNT: {
     description: 'Email of the service account Cloud Scheduler signs as.',
     defaultValue: null,
-    readBy: 'gcp/usage-report',
+    readBy: 'gcp/usage-report, gcp/webhooks, gcp/retention',
   },
   AWS_PRODUCT_CODE: {
     description: 'Product code of your AWS Marketplace SaaS listing.',
@@ -185,7 +186,8 @@ export const ENV_VARS = {
     readBy: 'aws/notifications, aws/metering',
   },
   METERING_WINDOW_HOURS: {
-    description: 'How long after an hour AWS still accepts its records.',
+    description:
+      'How long after an hour AWS still accepts its records; the vendor API refuses usage older than this on either cloud.',
     defaultValue: '`24`',
     readBy: 'aws/notifications, aws/metering, vendor/api',
   },
