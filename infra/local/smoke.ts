@@ -3,10 +3,19 @@
  * marketplace page, on Google Cloud and on AWS (both notification styles), posts the signup or
  * registration form to that cloud's signup function as the browser would, lands on the vendor's
  * onboarding page, and checks that what the functions stored is active and linked to the tenant
- * the onboarding page names. Exits non-zero, saying where, when any step fails.
+ * the onboarding page names, that the vendor's app got the signed `entitlement.activated`
+ * webhook, and that the vendor API answers the same. Exits non-zero, saying where, when any
+ * step fails.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 const APP = `http://127.0.0.1:${process.env.LOCAL_APP_PORT ?? 4014}`;
 const ACTIVE_WITHIN_MS = 15_000;
+const VENDOR_API = `http://127.0.0.1:${process.env.LOCAL_VENDOR_API_PORT ?? 4019}`;
+const AWS_VENDOR_API = `http://127.0.0.1:${process.env.LOCAL_AWS_VENDOR_API_PORT ?? 4020}`;
+/** The key `npm start` made for this run. */
+const API_KEY = readFileSync(join(process.cwd(), '.local', 'vendor-api-key'), 'utf8').trim();
 
 const fail = (step: string, detail: string): never => {
   console.error(`smoke: ${step} failed: ${detail}`);
@@ -115,9 +124,18 @@ const buyAndSignUp = async (
   if (stored.tenantId !== tenant) {
     return fail(`${label}: the stored purchase`, `tenant ${stored.tenantId}, expected ${tenant}`);
   }
-  const vendorId = `${stateUrl.searchParams.get('cloud')}:${stateUrl.searchParams.get('id')}`;
+  const cloud = stateUrl.searchParams.get('cloud');
+  const vendorId = `${cloud}:${stateUrl.searchParams.get('id')}`;
   await waitForWebhook(label, vendorId, 'entitlement.activated');
-  return `smoke: ${label}: bought, signed up, landed on the onboarding page (${claims.cloud} tenant ${tenant}), stored purchase active, signed webhook received`;
+  const api = cloud === 'aws' ? AWS_VENDOR_API : VENDOR_API;
+  const answer = await fetch(`${api}/v1/entitlements/${encodeURIComponent(vendorId)}`, {
+    headers: { authorization: `Bearer ${API_KEY}` },
+  });
+  const fromApi = (await answer.json()) as { status?: string; tenantId?: string };
+  if (answer.status !== 200 || fromApi.status !== 'active' || fromApi.tenantId !== tenant) {
+    return fail(`${label}: the vendor API`, `HTTP ${answer.status}, ${JSON.stringify(fromApi)}`);
+  }
+  return `smoke: ${label}: bought, signed up, landed on the onboarding page (${claims.cloud} tenant ${tenant}), stored purchase active, signed webhook received, vendor API agrees`;
 };
 
 const main = async (): Promise<void> => {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MeterUsageResult } from '../../shared/app/meter-usage-to-aws';
 import {
@@ -15,6 +16,7 @@ import { startDemoVendorApp } from './demo-vendor-app';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { startFirestoreEmulator } from './firestore-emulator';
 import { serveHttpApi, serveSqsHandler } from './lambda-http';
+import { newApiKey } from '../../shared/adapters/http/vendor-api/api-key';
 import type { HttpApiHandler, SqsHandler } from './lambda-http';
 
 /**
@@ -39,6 +41,8 @@ const PORTS = {
   awsSqs: port('LOCAL_AWS_SQS_PORT', 4016),
   awsMetering: port('LOCAL_AWS_METERING_PORT', 4017),
   webhooks: port('LOCAL_WEBHOOKS_PORT', 4018),
+  vendorApi: port('LOCAL_VENDOR_API_PORT', 4019),
+  awsVendorApi: port('LOCAL_AWS_VENDOR_API_PORT', 4020),
 };
 
 /** As serverless.yml's `rate(1 minute)` and the Scheduler job: retries of undelivered events. */
@@ -109,6 +113,10 @@ const main = async (): Promise<void> => {
   const local = (at: number) => `http://127.0.0.1:${at}/`;
   const handoffSecret = randomBytes(32).toString('hex');
   const webhookSecret = randomBytes(32).toString('hex');
+  // One key with every scope for trying the vendor API by hand; deployments make one per use.
+  const apiKey = newApiKey('local', ['read', 'usage:write', 'admin']);
+  // Also on disk, for scripts such as the smoke run; only this user may read it.
+  writeFileSync(join(DATA_DIR, 'vendor-api-key'), `${apiKey.key}\n`, { mode: 0o600 });
   const onboardingUrl = `${local(PORTS.app)}welcome`;
   const usageService = sim.gcp.productDomains[0]!;
   Object.assign(process.env, {
@@ -136,12 +144,14 @@ const main = async (): Promise<void> => {
     // Every function of both clouds signs the events it writes to the demo app's webhook.
     WEBHOOK_URLS: `${local(PORTS.app)}webhooks`,
     WEBHOOK_SECRETS: webhookSecret,
+    VENDOR_API_KEYS: apiKey.entry,
   });
   /* eslint-disable @typescript-eslint/no-require-imports */
   require('../../functions/gcp/events');
   require('../../functions/gcp/signup');
   require('../../functions/gcp/usage-report');
   require('../../functions/vendor/gcp-webhooks');
+  require('../../functions/vendor/gcp-api');
   const { getTestServer } = require('@google-cloud/functions-framework/testing') as {
     getTestServer: (name: string) => Server;
   };
@@ -182,6 +192,7 @@ const main = async (): Promise<void> => {
     metering: (require('../../functions/aws/metering') as { handler: MeteringHandler }).handler,
     webhooks: (require('../../functions/vendor/aws-webhooks') as { handler: ScheduledHandler })
       .handler,
+    vendorApi: (require('../../functions/vendor/aws-api') as { handler: HttpApiHandler }).handler,
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
   const meter = () => aws.metering(scheduledEvent(sim.aws.region, sim.aws.sellerAccountId));
@@ -192,6 +203,8 @@ const main = async (): Promise<void> => {
     usageReport: getTestServer('gcpUsageReport'),
     // Checks Cloud Scheduler's token, whose audience here is the usage report's URL.
     webhooks: getTestServer('gcpWebhooks'),
+    vendorApi: getTestServer('gcpVendorApi'),
+    awsVendorApi: serveHttpApi(aws.vendorApi),
     awsSignup: serveHttpApi(aws.signup),
     awsSqs: serveSqsHandler(aws.notifications),
     awsMetering: serveMeteringOnDemand(meter),
@@ -200,6 +213,8 @@ const main = async (): Promise<void> => {
   await listen(functions.signup, PORTS.signup);
   await listen(functions.usageReport, PORTS.usageReport);
   await listen(functions.webhooks, PORTS.webhooks);
+  await listen(functions.vendorApi, PORTS.vendorApi);
+  await listen(functions.awsVendorApi, PORTS.awsVendorApi);
   await listen(functions.awsSignup, PORTS.awsSignup);
   await listen(functions.awsSqs, PORTS.awsSqs);
   await listen(functions.awsMetering, PORTS.awsMetering);
@@ -274,10 +289,10 @@ const main = async (): Promise<void> => {
       `  aws/metering            hourly at ${METERING_MINUTES_PAST_THE_HOUR} past the hour; now: curl -X POST ${local(PORTS.awsMetering)}meter`,
       `  AWS product             ${product.code}  (dimensions ${process.env.METERING_DIMENSIONS})`,
       `  webhooks                every write signs its events to ${local(PORTS.app)}webhooks (GET lists them); retries every minute (gcp on ${local(PORTS.webhooks)})`,
+      `  vendor API              ${local(PORTS.vendorApi)}v1/... (Google purchases) and ${local(PORTS.awsVendorApi)}v1/... (AWS purchases); docs/vendor-api.openapi.yaml`,
+      `                          Authorization: Bearer ${apiKey.key}`,
       `  Firestore emulator      ${firestore.host}  (in memory, project demo-local)`,
       `  DynamoDB Local          ${dynamo.endpoint}  (data in .local/dynamodb, table "${TABLE_NAME}"${created ? ', created now' : ''})`,
-      '',
-      'Not built yet: the vendor API.',
       '',
       'local stack ready; Ctrl-C stops it',
     ].join('\n'),
