@@ -2,6 +2,7 @@ import { benchAwsLambdas } from './aws-lambdas';
 import { benchAwsMetering } from './aws-metering';
 import { benchGcpEvents } from './gcp-events';
 import { benchStore } from './store';
+import { benchUsageIngest } from './usage-ingest';
 
 /** `npm run bench [name ...] [--seconds N]`: runs the benchmarks and prints one JSON document. */
 const BENCHES: Record<string, (options: { seconds?: number }) => Promise<unknown>> = {
@@ -9,6 +10,7 @@ const BENCHES: Record<string, (options: { seconds?: number }) => Promise<unknown
   'gcp-events': () => benchGcpEvents(),
   'aws-metering': () => benchAwsMetering(),
   'aws-lambdas': () => benchAwsLambdas(),
+  'usage-ingest': () => benchUsageIngest(),
 };
 
 const main = async (): Promise<void> => {

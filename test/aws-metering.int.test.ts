@@ -168,12 +168,12 @@ describe('AWS hourly metering: the metering function, the simulator, DynamoDB Lo
     const buyers = [await subscribe(stack), await subscribe(stack)];
     const keys = keysFor(buyers, 50);
     await recordUsage(stack, keys);
-    // AWS's quota far below our own pace (10 a second): a call sent within a second of the one
-    // before is throttled, however long the ledger writes between them take on a busy machine.
-    stack.sim.aws.configure({ requestsPerSecond: 1 });
+    // AWS's quota far below our own pace (10 a second): a call sent within two seconds of the
+    // one before is throttled, however long the ledger writes between them take on a busy machine.
+    stack.sim.aws.configure({ requestsPerSecond: 0.5 });
 
     let sent = 0;
-    for (let run = 1; run <= 5; run += 1) {
+    for (let run = 1; run <= 8; run += 1) {
       const result = await runHourly(stack);
       sent += result.sent;
       expect(result.rejected).toBe(0);
