@@ -18,7 +18,6 @@ import {
   billedKey,
   entitlementOf,
   hourAgo,
-  inParallel,
   scheduledEvent,
   subscribe,
   usageHour,
@@ -26,6 +25,7 @@ import {
   vendorMessages,
 } from './support/aws-usage';
 import type { Buyer } from './support/aws-usage';
+import { inParallel } from '../shared/app/in-parallel';
 
 const silent = createJsonLogger({ level: 'error', write: () => undefined });
 

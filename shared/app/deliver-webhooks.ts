@@ -6,6 +6,7 @@ import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { Store } from '../ports/store';
 import type { WebhookEndpoint, WebhookResult, WebhookSender } from '../ports/webhook-sender';
+import { inParallel } from './in-parallel';
 
 export interface DeliverWebhooksDeps {
   /** The store as the adapter made it, not one that delivers after each write. */
@@ -221,23 +222,6 @@ const deliverMessage = async (
     deliveredNow,
   );
   return 'deferred';
-};
-
-/** Runs `run` over `items`, at most `concurrency` at a time. */
-const inParallel = async <T>(
-  items: readonly T[],
-  concurrency: number,
-  run: (item: T) => Promise<void>,
-): Promise<void> => {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next]!;
-      next += 1;
-      await run(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 };
 
 /** The batch by ordering key, each key's events oldest first as the store lists them. */

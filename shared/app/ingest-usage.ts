@@ -17,6 +17,7 @@ import { assertTags, canonicalTags, MAX_TAG_SETS_PER_HOUR } from '../domain/usag
 import { refOfVendorId, vendorIdOf } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
 import type { Page, PageRequest, Store, UsageIngestRecord } from '../ports/store';
+import { inParallel } from './in-parallel';
 
 /** The most records one ingest takes: the vendor API's `POST /v1/usage` limit. */
 export const MAX_USAGE_RECORDS_PER_BATCH = 1_000;
@@ -293,33 +294,6 @@ interface Candidate {
 type Resolution =
   | { readonly entitlement: Entitlement }
   | { readonly code: UsageRejection; readonly message: string };
-
-/**
- * Runs `run` over `items` with at most `concurrency` in flight. On a failure no new item starts,
- * and the first error is thrown once those in flight have settled: nothing is left writing
- * behind the answer.
- */
-const inParallel = async <T>(
-  items: readonly T[],
-  concurrency: number,
-  run: (item: T) => Promise<void>,
-): Promise<void> => {
-  let next = 0;
-  let failure: { error: unknown } | null = null;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (failure === null && next < items.length) {
-        const item = items[next++]!;
-        try {
-          await run(item);
-        } catch (error) {
-          failure ??= { error };
-        }
-      }
-    }),
-  );
-  if (failure !== null) throw (failure as { error: unknown }).error;
-};
 
 const refKey = (ref: EntitlementRef): string => vendorIdOf(ref);
 

@@ -2,6 +2,7 @@ import type { OutboxMessage } from '../domain/model';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { Store } from '../ports/store';
+import { inParallel } from './in-parallel';
 
 export interface ReplayVendorEventsDeps {
   readonly store: Store;
@@ -43,28 +44,6 @@ export interface ReplayRangeResult {
 }
 
 /**
- * Runs `run` over `items`, a few at a time. On a failure no new item starts and the first error
- * is thrown once those in flight have settled, so nothing is still writing behind the answer.
- */
-const inParallel = async <T>(
-  items: readonly T[],
-  run: (item: T) => Promise<void>,
-): Promise<void> => {
-  let next = 0;
-  const failures: unknown[] = [];
-  await Promise.all(
-    Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
-      while (failures.length === 0 && next < items.length) {
-        await run(items[next++]!).catch((error: unknown) => {
-          failures.push(error);
-        });
-      }
-    }),
-  );
-  if (failures.length > 0) throw failures[0];
-};
-
-/**
  * Delivers one event again to every endpoint, whatever became of it (delivered, failed, still
  * pending): it is due at once with no attempts counted, and the next delivery run (or the
  * attempt made here) sends it. The vendor's app sees the same event id again.
@@ -103,7 +82,7 @@ export const replayVendorEvents = async (
       { by: 'time', fromEpochMs: range.fromEpochMs, toEpochMs: range.toEpochMs },
       { limit: Math.min(PAGE, limit - replayed), cursor },
     );
-    await inParallel(page.items, async (message) => {
+    await inParallel(page.items, CONCURRENCY, async (message) => {
       await deps.store.replayOutbox(message.id, deps.clock.now());
     });
     replayed += page.items.length;

@@ -112,20 +112,3 @@ export const vendorMessages = async (stack: AwsStack, type: string): Promise<Out
   });
   return claimed.filter((message) => message.type === type);
 };
-
-/** Runs `work` over `items`, `concurrency` at a time. */
-export const inParallel = async <T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<unknown>,
-): Promise<void> => {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next]!;
-      next += 1;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-};
