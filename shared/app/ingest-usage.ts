@@ -18,6 +18,7 @@ import { refOfVendorId, vendorIdOf } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
 import type { Page, PageRequest, Store, UsageIngestRecord } from '../ports/store';
 import { inParallel } from './in-parallel';
+import { allEntitlements } from './all-entitlements';
 
 /** The most records one ingest takes: the vendor API's `POST /v1/usage` limit. */
 export const MAX_USAGE_RECORDS_PER_BATCH = 1_000;
@@ -315,18 +316,14 @@ const resolveEntitlements = async (
   ];
   await inParallel(tenants, concurrency, async (tenantId) => {
     const usable: Entitlement[] = [];
-    let cursor: string | null = null;
-    do {
-      const page = await deps.store.listEntitlements(
-        { by: 'tenant', tenantId },
-        { limit: 1_000, cursor },
-      );
-      for (const entitlement of page.items) {
-        known.set(refKey(entitlement), entitlement);
-        if (clouds.has(entitlement.cloud) && isUsable(entitlement.status)) usable.push(entitlement);
-      }
-      cursor = page.nextCursor;
-    } while (cursor !== null);
+    for await (const entitlement of allEntitlements(
+      deps.store,
+      { by: 'tenant', tenantId },
+      1_000,
+    )) {
+      known.set(refKey(entitlement), entitlement);
+      if (clouds.has(entitlement.cloud) && isUsable(entitlement.status)) usable.push(entitlement);
+    }
     const [only] = usable;
     byTenant.set(
       tenantId,

@@ -2,12 +2,14 @@ import { outboxMessagesFor } from '../domain/decision';
 import type { Decision } from '../domain/decision';
 import { ConcurrencyConflictError, MarketplaceError, NotFoundError } from '../domain/errors';
 import { AccountStatus, EventOutcome } from '../domain/model';
-import type { Account, AccountRef, Entitlement } from '../domain/model';
+import type { Account, AccountRef } from '../domain/model';
 import { toEpochSeconds } from '../domain/time';
 import type { AccountLinkEventData } from '../domain/vendor-event-schemas';
 import { VendorEventType, vendorIdOf } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
 import type { Store } from '../ports/store';
+import { allEntitlements } from './all-entitlements';
+import { setEntitlementTenant } from './link-account-entitlements';
 
 export interface TenantAccountDeps {
   readonly store: Store;
@@ -52,7 +54,6 @@ export const TenantLinkAction = {
   unlink: 'VENDOR_API_ACCOUNT_UNLINKED',
 } as const;
 
-const PAGE = 100;
 const DEFAULT_MAX_ATTEMPTS = 5;
 
 const tenantOf = (account: Account | null): string | null => account?.tenant?.tenantId ?? null;
@@ -109,29 +110,6 @@ const tenantDecision = (
   };
 };
 
-/** Gives one purchase `tenantId` (or none), retrying lost races; true when it wrote. */
-const setEntitlementTenant = async (
-  deps: TenantAccountDeps,
-  entitlement: Entitlement,
-  tenantId: string | null,
-): Promise<boolean> => {
-  const maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  let current: Entitlement | null = entitlement;
-  for (let attempt = 1; current && current.tenantId !== tenantId; attempt += 1) {
-    try {
-      await deps.store.putEntitlement(
-        { ...current, tenantId, updatedAtEpochMs: deps.clock.now() },
-        current.version,
-      );
-      return true;
-    } catch (error) {
-      if (!(error instanceof ConcurrencyConflictError) || attempt >= maxAttempts) throw error;
-      current = error.current as Entitlement | null;
-    }
-  }
-  return false;
-};
-
 /**
  * Makes every purchase of the account carry the account's tenant, whatever the account's tenant
  * is now. Safe to run any number of times: it is how a link or unlink interrupted after its
@@ -145,23 +123,26 @@ const followAccount = async (
   const maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   let updated = 0;
   let account = await deps.store.getAccount(ref);
+  const query = { by: 'account', cloud: ref.cloud, accountId: ref.id } as const;
   for (let round = 1; ; round += 1) {
     const tenantId = tenantOf(account);
-    let cursor: string | null = null;
-    do {
-      const page = await deps.store.listEntitlements(
-        { by: 'account', cloud: ref.cloud, accountId: ref.id },
-        { limit: PAGE, cursor },
-      );
-      for (const entitlement of page.items) {
-        if (await setEntitlementTenant(deps, entitlement, tenantId)) updated += 1;
-      }
-      cursor = page.nextCursor;
-    } while (cursor !== null);
+    for await (const entitlement of allEntitlements(deps.store, query)) {
+      if (await setEntitlementTenant(deps, entitlement, tenantId)) updated += 1;
+    }
     const after = await deps.store.getAccount(ref);
     if (tenantOf(after) === tenantId || round >= maxAttempts) return { account: after, updated };
     account = after;
   }
+};
+
+/** Brings the account's purchases in line with it, and says what the call did. */
+const finish = async (
+  deps: TenantAccountDeps,
+  account: Account,
+  changed: boolean,
+): Promise<TenantAccountResult> => {
+  const followed = await followAccount(deps, account);
+  return { account: followed.account ?? account, changed, entitlementsUpdated: followed.updated };
 };
 
 /** Whether a purchase of the account still carries `tenantId`: an unlink that did not finish. */
@@ -170,15 +151,10 @@ const anyEntitlementOf = async (
   ref: AccountRef,
   tenantId: string,
 ): Promise<boolean> => {
-  let cursor: string | null = null;
-  do {
-    const page = await deps.store.listEntitlements(
-      { by: 'account', cloud: ref.cloud, accountId: ref.id },
-      { limit: PAGE, cursor },
-    );
-    if (page.items.some((entitlement) => entitlement.tenantId === tenantId)) return true;
-    cursor = page.nextCursor;
-  } while (cursor !== null);
+  const query = { by: 'account', cloud: ref.cloud, accountId: ref.id } as const;
+  for await (const entitlement of allEntitlements(deps.store, query)) {
+    if (entitlement.tenantId === tenantId) return true;
+  }
   return false;
 };
 
@@ -206,12 +182,7 @@ export const linkTenantAccount = async (
     if (account === null) throw new NotFoundError(`account ${vendorIdOf(input.account)}`);
     const current = tenantOf(account);
     if (current === input.tenantId) {
-      const followed = await followAccount(deps, input.account);
-      return {
-        account: followed.account ?? account,
-        changed: false,
-        entitlementsUpdated: followed.updated,
-      };
+      return finish(deps, account, false);
     }
     if (account.status === AccountStatus.deleted) {
       throw new TenantLinkConflictError(
@@ -231,12 +202,7 @@ export const linkTenantAccount = async (
       if (error instanceof ConcurrencyConflictError && attempt < maxAttempts) continue;
       throw error;
     }
-    const followed = await followAccount(deps, input.account);
-    return {
-      account: followed.account ?? account,
-      changed: true,
-      entitlementsUpdated: followed.updated,
-    };
+    return finish(deps, account, true);
   }
 };
 
@@ -263,12 +229,7 @@ export const unlinkTenantAccount = async (
     if (account === null) throw notLinked();
     if (tenantOf(account) !== input.tenantId) {
       if (!(await anyEntitlementOf(deps, input.account, input.tenantId))) throw notLinked();
-      const followed = await followAccount(deps, input.account);
-      return {
-        account: followed.account ?? account,
-        changed: false,
-        entitlementsUpdated: followed.updated,
-      };
+      return finish(deps, account, false);
     }
     try {
       await deps.store.applyDecision(tenantDecision(deps, account, input, 'unlink'));
@@ -276,11 +237,6 @@ export const unlinkTenantAccount = async (
       if (error instanceof ConcurrencyConflictError && attempt < maxAttempts) continue;
       throw error;
     }
-    const followed = await followAccount(deps, input.account);
-    return {
-      account: followed.account ?? account,
-      changed: true,
-      entitlementsUpdated: followed.updated,
-    };
+    return finish(deps, account, true);
   }
 };

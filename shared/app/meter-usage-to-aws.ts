@@ -15,6 +15,7 @@ import type {
 import type { RateLimiter } from './rate-limiter';
 import { tellVendorAboutUsage } from './tell-vendor-about-usage';
 import { addZeroUsageHours } from './zero-usage-hours';
+import { allEntitlements } from './all-entitlements';
 
 /** BatchMeterUsage takes at most 25 records a call. */
 export const MAX_RECORDS_PER_CALL = 25;
@@ -175,12 +176,9 @@ const oneEntitlement = async (store: Store, id: string): Promise<Map<string, Ent
 const subscribedEntitlements = async (store: Store): Promise<Map<string, Entitlement>> => {
   const found = new Map<string, Entitlement>();
   for (const status of ['active', 'pending_plan_change', 'pending_cancellation'] as const) {
-    let cursor: string | null = null;
-    do {
-      const page = await store.listEntitlements({ by: 'status', status }, { limit: 1_000, cursor });
-      for (const e of page.items) if (e.cloud === 'aws' && isUsable(e.status)) found.set(e.id, e);
-      cursor = page.nextCursor;
-    } while (cursor !== null);
+    for await (const e of allEntitlements(store, { by: 'status', status }, 1_000)) {
+      if (e.cloud === 'aws' && isUsable(e.status)) found.set(e.id, e);
+    }
   }
   return found;
 };

@@ -13,6 +13,7 @@ import {
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { Store } from '../ports/store';
+import { allEntitlements } from './all-entitlements';
 
 export interface PurgePersonalDataDeps {
   readonly store: Store;
@@ -31,7 +32,6 @@ export interface PurgeResult {
 
 type WriteDeps = Omit<PurgePersonalDataDeps, 'retentionMs'>;
 type Reason = 'retention' | 'account_deleted';
-const PAGE = 100;
 const MAX_ATTEMPTS = 5;
 
 /**
@@ -89,21 +89,8 @@ const purgeAccount = (deps: WriteDeps, account: Account, reason: Reason) =>
     outbox: [],
   }));
 
-const eachEntitlementOf = async (
-  store: Store,
-  account: AccountRef,
-  visit: (entitlement: Entitlement) => Promise<void>,
-): Promise<void> => {
-  let cursor: string | null = null;
-  do {
-    const page = await store.listEntitlements(
-      { by: 'account', cloud: account.cloud, accountId: account.id },
-      { limit: PAGE, cursor },
-    );
-    for (const entitlement of page.items) await visit(entitlement);
-    cursor = page.nextCursor;
-  } while (cursor !== null);
-};
+const ofAccount = (ref: AccountRef) =>
+  ({ by: 'account', cloud: ref.cloud, accountId: ref.id }) as const;
 
 /**
  * Google requires a deleted account's data gone at once: the account's own was dropped in the
@@ -115,9 +102,9 @@ export const purgeDeletedAccount = async (
   ref: AccountRef,
 ): Promise<PurgeResult> => {
   let entitlements = 0;
-  await eachEntitlementOf(deps.store, ref, async (entitlement) => {
+  for await (const entitlement of allEntitlements(deps.store, ofAccount(ref))) {
     if (await purgeEntitlement(deps, entitlement, 'account_deleted')) entitlements += 1;
-  });
+  }
   const account = await deps.store.getAccount(ref);
   const accountPurged = account !== null && (await purgeAccount(deps, account, 'account_deleted'));
   deps.logger.info('deleted account purged', { entitlements, account: accountPurged });
@@ -142,22 +129,14 @@ export const purgeEndedPurchases = async (deps: PurgePersonalDataDeps): Promise<
   let entitlements = 0;
   const accounts = new Map<string, AccountRef>();
   for (const status of [EntitlementStatus.cancelled, EntitlementStatus.deleted]) {
-    let cursor: string | null = null;
-    do {
-      const page = await deps.store.listEntitlements(
-        { by: 'status', status },
-        { limit: PAGE, cursor },
-      );
-      for (const entitlement of page.items) {
-        if (entitlement.updatedAtEpochMs > endedBefore) continue;
-        accounts.set(`${entitlement.cloud}:${entitlement.accountId}`, {
-          cloud: entitlement.cloud,
-          id: entitlement.accountId,
-        });
-        if (await purgeEntitlement(deps, entitlement, 'retention', isDue)) entitlements += 1;
-      }
-      cursor = page.nextCursor;
-    } while (cursor !== null);
+    for await (const entitlement of allEntitlements(deps.store, { by: 'status', status })) {
+      if (entitlement.updatedAtEpochMs > endedBefore) continue;
+      accounts.set(`${entitlement.cloud}:${entitlement.accountId}`, {
+        cloud: entitlement.cloud,
+        id: entitlement.accountId,
+      });
+      if (await purgeEntitlement(deps, entitlement, 'retention', isDue)) entitlements += 1;
+    }
   }
 
   let accountsPurged = 0;
@@ -176,12 +155,12 @@ const purgeAccountIfAllEnded = async (
 ): Promise<boolean> => {
   const account = await deps.store.getAccount(ref);
   if (account === null || !accountHoldsPersonalData(account)) return false;
-  let allEnded = true;
-  await eachEntitlementOf(deps.store, ref, async (entitlement) => {
+  for await (const entitlement of allEntitlements(deps.store, ofAccount(ref))) {
     // A purged purchase was written by its purge, so its last change says nothing of its end.
-    allEnded &&=
+    const ended =
       hasEnded(entitlement.status) &&
       (!entitlementHoldsPersonalData(entitlement) || entitlement.updatedAtEpochMs <= endedBefore);
-  });
-  return allEnded && purgeAccount(deps, account, 'retention');
+    if (!ended) return false;
+  }
+  return purgeAccount(deps, account, 'retention');
 };

@@ -9,6 +9,7 @@ import type { Store } from '../ports/store';
 import type { UsageProblem, UsageReporter } from '../ports/usage-reporter';
 import { tellVendorAboutUsage } from './tell-vendor-about-usage';
 import { addZeroUsageHours } from './zero-usage-hours';
+import { allEntitlements } from './all-entitlements';
 
 /** plan → usage dimension → Service Control metric name (they differ per plan). */
 export type UsageMetrics = Readonly<Record<string, Readonly<Record<string, string>>>>;
@@ -91,17 +92,9 @@ export const reportUsageToServiceControl = async (
 const usageEntitlements = async (deps: ReportUsageDeps): Promise<Map<string, Entitlement>> => {
   const found = new Map<string, Entitlement>();
   for (const status of REPORTABLE) {
-    let cursor: string | null = null;
-    do {
-      const page = await deps.store.listEntitlements(
-        { by: 'status', status },
-        { limit: 1_000, cursor },
-      );
-      for (const e of page.items) {
-        if (e.cloud === 'gcp' && e.usageReportingId) found.set(e.id, e);
-      }
-      cursor = page.nextCursor;
-    } while (cursor !== null);
+    for await (const e of allEntitlements(deps.store, { by: 'status', status }, 1_000)) {
+      if (e.cloud === 'gcp' && e.usageReportingId) found.set(e.id, e);
+    }
   }
   return found;
 };
