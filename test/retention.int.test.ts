@@ -1,19 +1,19 @@
-import type { Server } from 'node:http';
 import { createJsonLogger } from '../shared';
 import type { Account, Entitlement, Store } from '../shared';
 import { purgeDeletedAccount, purgeEndedPurchases } from '../shared/app/purge-personal-data';
 import { anAccount, anEntitlement } from '../shared/test/builders';
 import type { StoreUnderTest } from '../shared/test/store-contract';
-import { createSimulator } from '../sim/server';
-import { freePort } from '../infra/local/free-port';
 import { scheduledEvent } from './support/aws-usage';
-import { dynamoDbEndpoint, firestoreEmulator, uniqueName } from './engines/engines';
+import {
+  SCHEDULER_SERVICE_ACCOUNT,
+  loadAwsScheduledHandler,
+  startGcpScheduledFunction,
+} from './support/scheduled-functions';
 import {
   dynamoDbStoreUnderTest,
   firestoreStoreUnderTest,
   freshDynamoDbTable,
 } from './support/stores';
-import { createFirestoreClient, createFirestoreStore } from '../shared/adapters/firestore';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const NOW = Date.UTC(2026, 10, 22, 12, 0);
@@ -191,20 +191,10 @@ describe('the retention functions, as their schedules call them', () => {
       const account = signedUp({ cloud: 'aws' });
       const ended = purchase(account, { status: 'cancelled', updatedAtEpochMs: old });
       await seed(table.store, account, [ended]);
-      Object.assign(process.env, {
-        STORE_BACKEND: 'dynamodb',
-        TABLE_NAME: table.tableName,
-        DYNAMODB_ENDPOINT: dynamoDbEndpoint(),
-        AWS_REGION: 'us-east-1',
-        LOG_LEVEL: 'error',
+      const handler = loadAwsScheduledHandler('functions/vendor/aws-retention', table.tableName, {
         PERSONAL_DATA_RETENTION_DAYS: '30',
       });
-      let handler: ((event: unknown) => Promise<unknown>) | undefined;
-      jest.isolateModules(() => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        handler = require('../functions/vendor/aws-retention').handler;
-      });
-      expect(await handler!(scheduledEvent())).toEqual({ entitlements: 1, accounts: 1 });
+      expect(await handler(scheduledEvent())).toEqual({ entitlements: 1, accounts: 1 });
       expect((await table.store.getAccount(account))?.personal).toBeNull();
       expect((await table.store.getEntitlement(ended))?.snapshot?.data).toEqual({});
     } finally {
@@ -213,59 +203,24 @@ describe('the retention functions, as their schedules call them', () => {
   });
 
   it('Google: Cloud Scheduler with its OIDC token purges ended purchases in Firestore; others get 401', async () => {
-    const sim = await createSimulator();
-    const projectId = uniqueName('demo-retention');
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}/`;
-    const serviceAccount = 'scheduler@demo-local.iam.gserviceaccount.com';
-    Object.assign(process.env, {
-      STORE_BACKEND: 'firestore',
-      FIRESTORE_PROJECT_ID: projectId,
-      FIRESTORE_EMULATOR_HOST: firestoreEmulator().host,
-      GOOGLE_CERTS_URL: sim.url,
-      SCHEDULER_AUDIENCE: url,
-      SCHEDULER_SERVICE_ACCOUNT: serviceAccount,
-      LOG_LEVEL: 'error',
+    const fn = await startGcpScheduledFunction('functions/vendor/gcp-retention', 'gcpRetention', {
       PERSONAL_DATA_RETENTION_DAYS: '30',
     });
-    const db = createFirestoreClient({ projectId });
-    const store = createFirestoreStore(db);
-    let server: Server | undefined;
-    jest.isolateModules(() => {
-      /* eslint-disable @typescript-eslint/no-require-imports */
-      require('../functions/vendor/gcp-retention');
-      const { getTestServer } = require('@google-cloud/functions-framework/testing') as {
-        getTestServer: (name: string) => Server;
-      };
-      /* eslint-enable @typescript-eslint/no-require-imports */
-      server = getTestServer('gcpRetention');
-    });
-    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', () => resolve()));
     try {
       const account = signedUp();
       const ended = purchase(account, { status: 'cancelled', updatedAtEpochMs: old });
-      await seed(store, account, [ended]);
-      const call = (token: string | null) =>
-        fetch(url, {
-          method: 'POST',
-          headers: token === null ? {} : { authorization: `Bearer ${token}` },
-        });
+      await seed(fn.store, account, [ended]);
 
-      expect((await call(null)).status).toBe(401);
-      expect(
-        (await call(sim.gcp.oidcToken({ audience: url, email: 'other@x.iam.gserviceaccount.com' })))
-          .status,
-      ).toBe(401);
-      expect((await store.getEntitlement(ended))?.snapshot?.data).toEqual(GCP_ENTITLEMENT_DATA);
+      expect((await fn.call(null)).status).toBe(401);
+      expect((await fn.call('other@x.iam.gserviceaccount.com')).status).toBe(401);
+      expect((await fn.store.getEntitlement(ended))?.snapshot?.data).toEqual(GCP_ENTITLEMENT_DATA);
 
-      const run = await call(sim.gcp.oidcToken({ audience: url, email: serviceAccount }));
+      const run = await fn.call(SCHEDULER_SERVICE_ACCOUNT);
       expect(run.status).toBe(200);
       expect(await run.json()).toEqual({ entitlements: 1, accounts: 1 });
-      expect((await store.getAccount(account))?.personal).toBeNull();
+      expect((await fn.store.getAccount(account))?.personal).toBeNull();
     } finally {
-      await new Promise<void>((resolve) => server!.close(() => resolve()));
-      await sim.stop();
-      await db.terminate();
+      await fn.stop();
     }
   });
 });

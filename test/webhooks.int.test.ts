@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import { createJsonLogger } from '../shared/adapters/logging/json-logger';
 import {
   EVENT_ID_HEADER,
@@ -15,11 +14,13 @@ import type { Store } from '../shared/ports/store';
 import type { WebhookEndpoint } from '../shared/ports/webhook-sender';
 import { T0, aDecision, anOutboxMessage } from '../shared/test/builders';
 import type { StoreUnderTest } from '../shared/test/store-contract';
-import { createFirestoreClient, createFirestoreStore } from '../shared/adapters/firestore';
-import { createSimulator } from '../sim/server';
 import { freePort } from '../infra/local/free-port';
 import { scheduledEvent } from './support/aws-usage';
-import { dynamoDbEndpoint, firestoreEmulator, uniqueName } from './engines/engines';
+import {
+  SCHEDULER_SERVICE_ACCOUNT,
+  loadAwsScheduledHandler,
+  startGcpScheduledFunction,
+} from './support/scheduled-functions';
 import {
   dynamoDbStoreUnderTest,
   firestoreStoreUnderTest,
@@ -576,27 +577,15 @@ describe('the webhooks functions, as their schedules call them', () => {
     const app = await liveReceiver();
     const table = await freshDynamoDbTable();
     try {
-      const [event] = [dueNow('ent-aws-scheduled')];
-      await table.store.applyDecision(aDecision({ outbox: [event!] }));
-      Object.assign(process.env, {
-        STORE_BACKEND: 'dynamodb',
-        TABLE_NAME: table.tableName,
-        DYNAMODB_ENDPOINT: dynamoDbEndpoint(),
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'AKIASIMULATOR000000',
-        AWS_SECRET_ACCESS_KEY: 'simulated',
-        LOG_LEVEL: 'error',
+      const event = dueNow('ent-aws-scheduled');
+      await table.store.applyDecision(aDecision({ outbox: [event] }));
+      const handler = loadAwsScheduledHandler('functions/vendor/aws-webhooks', table.tableName, {
         WEBHOOK_URLS: app.url,
         WEBHOOK_SECRETS: SECRET,
         WEBHOOK_TIMEOUT_SECONDS: '5',
       });
-      let handler: ((event: unknown) => Promise<unknown>) | undefined;
-      jest.isolateModules(() => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        handler = require('../functions/vendor/aws-webhooks').handler;
-      });
 
-      expect(await handler!(scheduledEvent())).toEqual({
+      expect(await handler(scheduledEvent())).toEqual({
         claimed: 1,
         delivered: 1,
         retried: 0,
@@ -604,8 +593,8 @@ describe('the webhooks functions, as their schedules call them', () => {
         deferred: 0,
       });
       expect(app.refused).toEqual([]);
-      expect(app.accepted()).toEqual([event!.id]);
-      expect((await table.store.getOutboxMessage(event!.id))?.status).toBe('delivered');
+      expect(app.accepted()).toEqual([event.id]);
+      expect((await table.store.getOutboxMessage(event.id))?.status).toBe('delivered');
     } finally {
       await table.drop();
     }
@@ -613,53 +602,20 @@ describe('the webhooks functions, as their schedules call them', () => {
 
   it('Google: Cloud Scheduler with its OIDC token delivers from Firestore; others get 401', async () => {
     const app = await liveReceiver();
-    const sim = await createSimulator();
-    const projectId = uniqueName('demo-webhooks');
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}/`;
-    const serviceAccount = 'scheduler@demo-local.iam.gserviceaccount.com';
-    Object.assign(process.env, {
-      STORE_BACKEND: 'firestore',
-      FIRESTORE_PROJECT_ID: projectId,
-      FIRESTORE_EMULATOR_HOST: firestoreEmulator().host,
-      GOOGLE_CERTS_URL: sim.url,
-      SCHEDULER_AUDIENCE: url,
-      SCHEDULER_SERVICE_ACCOUNT: serviceAccount,
-      LOG_LEVEL: 'error',
+    const fn = await startGcpScheduledFunction('functions/vendor/gcp-webhooks', 'gcpWebhooks', {
       WEBHOOK_URLS: app.url,
       WEBHOOK_SECRETS: SECRET,
       WEBHOOK_TIMEOUT_SECONDS: '5',
     });
-    const db = createFirestoreClient({ projectId });
-    const store = createFirestoreStore(db);
-    let server: Server | undefined;
-    jest.isolateModules(() => {
-      /* eslint-disable @typescript-eslint/no-require-imports */
-      require('../functions/vendor/gcp-webhooks');
-      const { getTestServer } = require('@google-cloud/functions-framework/testing') as {
-        getTestServer: (name: string) => Server;
-      };
-      /* eslint-enable @typescript-eslint/no-require-imports */
-      server = getTestServer('gcpWebhooks');
-    });
-    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', () => resolve()));
     try {
       const event = dueNow('ent-gcp-scheduled');
-      await store.applyDecision(aDecision({ outbox: [event] }));
-      const call = (token: string | null) =>
-        fetch(url, {
-          method: 'POST',
-          headers: token === null ? {} : { authorization: `Bearer ${token}` },
-        });
+      await fn.store.applyDecision(aDecision({ outbox: [event] }));
 
-      expect((await call(null)).status).toBe(401);
-      expect(
-        (await call(sim.gcp.oidcToken({ audience: url, email: 'other@x.iam.gserviceaccount.com' })))
-          .status,
-      ).toBe(401);
+      expect((await fn.call(null)).status).toBe(401);
+      expect((await fn.call('other@x.iam.gserviceaccount.com')).status).toBe(401);
       expect(app.received).toEqual([]);
 
-      const run = await call(sim.gcp.oidcToken({ audience: url, email: serviceAccount }));
+      const run = await fn.call(SCHEDULER_SERVICE_ACCOUNT);
       expect(run.status).toBe(200);
       expect(await run.json()).toEqual({
         claimed: 1,
@@ -670,11 +626,9 @@ describe('the webhooks functions, as their schedules call them', () => {
       });
       expect(app.refused).toEqual([]);
       expect(app.accepted()).toEqual([event.id]);
-      expect((await store.getOutboxMessage(event.id))?.status).toBe('delivered');
+      expect((await fn.store.getOutboxMessage(event.id))?.status).toBe('delivered');
     } finally {
-      await new Promise<void>((resolve) => server!.close(() => resolve()));
-      await sim.stop();
-      await db.terminate();
+      await fn.stop();
     }
   });
 });
