@@ -310,9 +310,26 @@ export const deliverWebhooks = async (
 };
 
 /**
+ * The attempt right after a write: only `ids`, a short wait per endpoint, and a failure logged,
+ * never thrown, since the write stands and the scheduled run catches up.
+ */
+export const deliverRightAway = async (
+  deps: DeliverWebhooksDeps,
+  ids: readonly string[],
+): Promise<void> => {
+  if (deps.endpoints.length === 0 || ids.length === 0) return;
+  await deliverWebhooks(deps, { ids, attemptTimeoutMs: AFTER_WRITE_TIMEOUT_MS }).catch(
+    (error: unknown) =>
+      deps.logger.warn('webhook delivery after a write failed; the scheduled run retries', {
+        error,
+      }),
+  );
+};
+
+/**
  * `deps.store` that tries to deliver what each applied decision put in the outbox right after
- * writing it, so the vendor hears of a change at once rather than at the next scheduled run. A
- * failed attempt is logged, never thrown: the write stands and the scheduled run catches up.
+ * writing it (`deliverRightAway`), so the vendor hears of a change at once rather than at the
+ * next scheduled run.
  */
 export const withWebhookDelivery = (deps: DeliverWebhooksDeps): Store => {
   if (deps.endpoints.length === 0) return deps.store;
@@ -320,13 +337,10 @@ export const withWebhookDelivery = (deps: DeliverWebhooksDeps): Store => {
     ...deps.store,
     applyDecision: async (decision) => {
       const result = await deps.store.applyDecision(decision);
-      if (result === 'applied' && decision.outbox.length > 0) {
-        const ids = decision.outbox.map((message) => message.id);
-        await deliverWebhooks(deps, { ids, attemptTimeoutMs: AFTER_WRITE_TIMEOUT_MS }).catch(
-          (error: unknown) =>
-            deps.logger.warn('webhook delivery after a write failed; the scheduled run retries', {
-              error,
-            }),
+      if (result === 'applied') {
+        await deliverRightAway(
+          deps,
+          decision.outbox.map((message) => message.id),
         );
       }
       return result;

@@ -1,4 +1,4 @@
-import { deliverWebhooks, withWebhookDelivery } from '../../../app/deliver-webhooks';
+import { deliverRightAway, withWebhookDelivery } from '../../../app/deliver-webhooks';
 import type { ApiKeyEntry, VendorApiConfig } from '../../../config/vendor-config';
 import type { UsageIngestConfig } from '../../../config/usage-config';
 import type { Clock } from '../../../ports/clock';
@@ -45,11 +45,7 @@ export const createVendorApiDeps = (input: {
     logger,
     deliveryLogTtlSeconds: config.eventTtlSeconds,
   });
-  const deliverNow = async (ids: readonly string[]): Promise<void> => {
-    await deliverWebhooks(delivery, { ids }).catch((error: unknown) =>
-      logger.warn('webhook delivery after a replay failed; the scheduled run retries', { error }),
-    );
-  };
+  const deliverNow = (ids: readonly string[]) => deliverRightAway(delivery, ids);
   return {
     store: withWebhookDelivery(delivery),
     clock,
