@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyResultV2,
@@ -7,7 +6,6 @@ import type {
 } from 'aws-lambda';
 import type { MeterUsageResult } from '../../shared/app/meter-usage-to-aws';
 import type { Store } from '../../shared/ports/store';
-import { freePort } from '../../infra/local/free-port';
 import { serveHttpApi, serveSqsHandler } from '../../infra/local/lambda-http';
 import { createSimulator } from '../../sim/server';
 import type { Simulator, SimulatorOptions } from '../../sim/server';
@@ -15,6 +13,7 @@ import type { AwsSimulatorOptions } from '../../sim/aws/aws-options';
 import { snsTopicArn } from '../../sim/aws/notifications';
 import { dynamoDbEndpoint } from '../engines/engines';
 import { freshDynamoDbTable } from './stores';
+import { listenOnLoopback, serveThrough } from './loopback';
 
 export const HANDOFF_SECRET = 'test-handoff-secret-that-is-long-enough';
 export const ONBOARDING_URL = 'https://app.example.com/welcome?from=aws';
@@ -41,10 +40,6 @@ export interface AwsStackOptions {
   readonly now?: SimulatorOptions['now'];
 }
 
-const listen = (server: Server, port: number) =>
-  new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
-const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
-
 /**
  * The AWS side as deployed, on this machine: the simulator as AWS Marketplace (its queue
  * delivering real SQS events to the notifications function), the signup function behind a
@@ -52,12 +47,8 @@ const close = (server: Server) => new Promise<void>((resolve) => server.close(()
  * Local table. The functions get the environment serverless.yml gives them; `env` overrides.
  */
 export const startAwsStack = async (options: AwsStackOptions = {}): Promise<AwsStack> => {
-  const sqsPort = await freePort();
-  const signupPort = await freePort();
-  const urls = {
-    sqs: `http://127.0.0.1:${sqsPort}/`,
-    signup: `http://127.0.0.1:${signupPort}/signup`,
-  };
+  const listening = { sqs: await listenOnLoopback(), signup: await listenOnLoopback() };
+  const urls = { sqs: `${listening.sqs.url}/`, signup: `${listening.signup.url}/signup` };
   const sim = await createSimulator({
     ...(options.now ? { now: options.now } : {}),
     aws: { sqs: { endpoint: urls.sqs, deliver: 'sync' }, requestsPerSecond: 0, ...options.aws },
@@ -108,9 +99,8 @@ export const startAwsStack = async (options: AwsStackOptions = {}): Promise<AwsS
     /* eslint-enable @typescript-eslint/no-require-imports */
   });
   const { notifications, metering, signup } = handlers!;
-  const servers = { sqs: serveSqsHandler(notifications), signup: serveHttpApi(signup) };
-  await listen(servers.sqs, sqsPort);
-  await listen(servers.signup, signupPort);
+  serveThrough(listening.sqs, serveSqsHandler(notifications));
+  serveThrough(listening.signup, serveHttpApi(signup));
   return {
     sim,
     store: table.store,
@@ -121,7 +111,7 @@ export const startAwsStack = async (options: AwsStackOptions = {}): Promise<AwsS
     signup,
     stop: async () => {
       await sim.idle(5_000);
-      await Promise.all([close(servers.sqs), close(servers.signup)]);
+      await Promise.all([listening.sqs.close(), listening.signup.close()]);
       await sim.stop();
       await table.drop();
     },

@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
 import { createFirestoreClient, createFirestoreStore } from '../../shared/adapters/firestore';
 import type { Store } from '../../shared/ports/store';
-import { freePort } from '../../infra/local/free-port';
 import { createSimulator } from '../../sim/server';
 import type { Simulator } from '../../sim/server';
 import { firestoreEmulator, uniqueName } from '../engines/engines';
+import { listenOnLoopback, serveThrough } from './loopback';
+import type { Listening } from './loopback';
 
 export const HANDOFF_SECRET = 'test-handoff-secret-that-is-long-enough';
 export const ONBOARDING_URL = 'https://app.example.com/welcome?from=marketplace';
@@ -24,10 +25,6 @@ export interface GcpStack {
 
 type Servers = Record<keyof GcpStack['urls'], Server>;
 
-const listen = (server: Server, port: number) =>
-  new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
-const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
-
 /**
  * The Google side as deployed, on this machine: the simulator as Google, the three functions
  * served by the Functions Framework on real ports with the environment Terraform would give
@@ -35,17 +32,17 @@ const close = (server: Server) => new Promise<void>((resolve) => server.close(()
  */
 export const startGcpStack = async (env: Record<string, string> = {}): Promise<GcpStack> => {
   const sim = await createSimulator({ gcp: { deliver: 'sync', accountNotifications: true } });
-  const ports = {
-    events: await freePort(),
-    cloudEvent: await freePort(),
-    signup: await freePort(),
-    usageReport: await freePort(),
+  const listening: Record<keyof GcpStack['urls'], Listening> = {
+    events: await listenOnLoopback(),
+    cloudEvent: await listenOnLoopback(),
+    signup: await listenOnLoopback(),
+    usageReport: await listenOnLoopback(),
   };
   const urls = {
-    events: `http://127.0.0.1:${ports.events}/`,
-    cloudEvent: `http://127.0.0.1:${ports.cloudEvent}/`,
-    signup: `http://127.0.0.1:${ports.signup}/`,
-    usageReport: `http://127.0.0.1:${ports.usageReport}/`,
+    events: `${listening.events.url}/`,
+    cloudEvent: `${listening.cloudEvent.url}/`,
+    signup: `${listening.signup.url}/`,
+    usageReport: `${listening.usageReport.url}/`,
   };
   const projectId = uniqueName('demo-gcp-stack');
   Object.assign(process.env, {
@@ -88,12 +85,9 @@ export const startGcpStack = async (env: Record<string, string> = {}): Promise<G
       usageReport: getTestServer('gcpUsageReport'),
     };
   });
-  const started = servers!;
-  await Promise.all(
-    (Object.keys(ports) as Array<keyof typeof ports>).map((name) =>
-      listen(started[name], ports[name]),
-    ),
-  );
+  for (const name of Object.keys(listening) as Array<keyof Servers>) {
+    serveThrough(listening[name], servers![name]);
+  }
   sim.gcp.configurePush({ pushEndpoint: urls.events, pushAudience: urls.events });
   const db = createFirestoreClient({ projectId });
   return {
@@ -101,7 +95,7 @@ export const startGcpStack = async (env: Record<string, string> = {}): Promise<G
     store: createFirestoreStore(db),
     urls,
     stop: async () => {
-      await Promise.all(Object.values(started).map(close));
+      await Promise.all(Object.values(listening).map((server) => server.close()));
       await sim.stop();
       await db.terminate();
     },

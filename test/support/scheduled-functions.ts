@@ -2,9 +2,9 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { createFirestoreClient, createFirestoreStore } from '../../shared/adapters/firestore';
 import type { Store } from '../../shared/ports/store';
-import { freePort } from '../../infra/local/free-port';
 import { createSimulator } from '../../sim/server';
 import { dynamoDbEndpoint, firestoreEmulator, uniqueName } from '../engines/engines';
+import { listenOnLoopback, serveThrough } from './loopback';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 export const SCHEDULER_SERVICE_ACCOUNT = 'scheduler@demo-local.iam.gserviceaccount.com';
@@ -61,8 +61,8 @@ export const startGcpScheduledFunction = async (
 ): Promise<GcpScheduledFunction> => {
   const sim = await createSimulator();
   const projectId = uniqueName('demo-scheduled');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/`;
+  const listening = await listenOnLoopback();
+  const url = `${listening.url}/`;
   Object.assign(process.env, {
     STORE_BACKEND: 'firestore',
     FIRESTORE_PROJECT_ID: projectId,
@@ -83,7 +83,7 @@ export const startGcpScheduledFunction = async (
     /* eslint-enable @typescript-eslint/no-require-imports */
     server = getTestServer(entryPoint);
   });
-  await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', () => resolve()));
+  serveThrough(listening, server!);
   const db = createFirestoreClient({ projectId });
   return {
     url,
@@ -97,7 +97,7 @@ export const startGcpScheduledFunction = async (
             : { authorization: `Bearer ${sim.gcp.oidcToken({ audience: url, email })}` },
       }),
     stop: async () => {
-      await new Promise<void>((resolve) => server!.close(() => resolve()));
+      await listening.close();
       await sim.stop();
       await db.terminate();
     },

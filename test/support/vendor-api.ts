@@ -6,12 +6,12 @@ import { newApiKey } from '../../shared/adapters/http/vendor-api/api-key';
 import type { Account, Entitlement, OutboxMessage } from '../../shared/domain/model';
 import type { Store } from '../../shared/ports/store';
 import { aDecision, anAccount, anEntitlement } from '../../shared/test/builders';
-import { freePort } from '../../infra/local/free-port';
 import { serveHttpApi } from '../../infra/local/lambda-http';
 import { dynamoDbEndpoint, firestoreEmulator, uniqueName } from '../engines/engines';
 import { createOpenApiResponseValidator } from './openapi';
 import type { OpenApiResponseValidator } from './openapi';
 import { freshDynamoDbTable } from './stores';
+import { listenOnLoopback } from './loopback';
 
 export type Platform = 'aws' | 'gcp';
 
@@ -76,10 +76,6 @@ export interface VendorApiUnderTest {
   call(input: CallInput): Promise<Answer>;
   stop(): Promise<void>;
 }
-
-const listen = (server: Server, port: number) =>
-  new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
-const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
 const pathOf = (input: CallInput): string => {
   if (input.path !== undefined) return input.path;
@@ -158,10 +154,7 @@ export const startAwsVendorApi = async (
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     handler = (require('../../functions/vendor/aws-api') as { handler: typeof handler }).handler;
   });
-  const server = serveHttpApi(handler!);
-  const port = await freePort();
-  await listen(server, port);
-  const url = `http://127.0.0.1:${port}`;
+  const { url, close } = await listenOnLoopback(serveHttpApi(handler!));
   // The stack's table is the stack's to drop; a client of this run's own reads it meanwhile.
   const client = table
     ? null
@@ -175,7 +168,7 @@ export const startAwsVendorApi = async (
     store,
     call: callerOf(url, createOpenApiResponseValidator()),
     stop: async () => {
-      await close(server);
+      await close();
       await table?.drop();
       client?.destroy();
     },
@@ -217,9 +210,7 @@ export const startGcpVendorApi = async (
       process.env.NODE_ENV = nodeEnv;
     }
   });
-  const port = await freePort();
-  await listen(server!, port);
-  const url = `http://127.0.0.1:${port}`;
+  const { url, close } = await listenOnLoopback(server!);
   const db = createFirestoreClient({ projectId });
   return {
     platform: 'gcp',
@@ -227,7 +218,7 @@ export const startGcpVendorApi = async (
     store: createFirestoreStore(db),
     call: callerOf(url, createOpenApiResponseValidator()),
     stop: async () => {
-      await close(server!);
+      await close();
       await db.terminate();
     },
   };

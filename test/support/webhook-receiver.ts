@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { verifyWebhookSignature } from '../../shared/adapters/webhooks';
 import type { VendorEventEnvelope } from '../../shared/domain/vendor-events';
-import { freePort } from '../../infra/local/free-port';
+import { listenOnLoopback } from './loopback';
 
 /** How the receiver answers one request: a status, or no answer at all until it closes. */
 export type ReceiverAnswer = { readonly status: number; readonly location?: string } | 'hang';
@@ -72,11 +72,10 @@ export const startWebhookReceiver = async (options: {
         .end('{"note":"a body the sender must neither read nor keep"}');
     })();
   });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  const { url } = await listenOnLoopback(server);
 
   return {
-    url: `http://127.0.0.1:${port}/hooks/marketplace`,
+    url: `${url}/hooks/marketplace`,
     received,
     refused,
     accepted: () =>
