@@ -671,6 +671,44 @@ describe.each(['aws', 'gcp'] as const)('the vendor API on %s', (platform: Platfo
       expect(hours.json.nextCursor).toBeNull();
     });
 
+    it("refuses usage for the other cloud's purchases, which this cloud's metering never sends", async () => {
+      const other: Cloud = platform === 'aws' ? 'gcp' : 'aws';
+      const tenantId = `tenant-${randomUUID()}`;
+      // Billed dimensions on both clouds (`requests`), so only the cloud can tell them apart.
+      const {
+        entitlements: [entitlement],
+      } = await aBuyer(other, { tenantId, purchases: 1 });
+      const record = { dimension: 'requests', quantity: 1, timestamp: tenMinutesAgo() };
+      const answer = await call({
+        method: 'POST',
+        route: '/v1/usage',
+        key: 'usage',
+        body: {
+          records: [
+            { ...record, usageId: `u-${randomUUID()}`, entitlementId: vendorIdOf(entitlement!) },
+            { ...record, usageId: `u-${randomUUID()}`, tenantId },
+          ],
+        },
+      });
+      expect(answer.status).toBe(200);
+      expect(
+        answer.json.results.map((r: { status: string; code?: string }) => [r.status, r.code]),
+      ).toEqual([
+        ['rejected', 'entitlement_not_found'],
+        ['rejected', 'no_active_entitlement'],
+      ]);
+      const hours = await store.listUsageHours(
+        {
+          cloud: other,
+          entitlementId: entitlement!.id,
+          fromEpochMs: 0,
+          toEpochMs: Date.now() + HOUR_MS,
+        },
+        { limit: 10, cursor: null },
+      );
+      expect(hours.items).toEqual([]);
+    });
+
     it.each([
       ['no records', { records: [] }],
       [

@@ -63,6 +63,11 @@ describe('usage ingest configuration', () => {
     });
   });
 
+  it('takes usage for the clouds it is given, every cloud unless told', () => {
+    expect(loadUsageIngestConfig({}).clouds).toEqual(['gcp', 'aws']);
+    expect(loadUsageIngestConfig({}, ['aws']).clouds).toEqual(['aws']);
+  });
+
   it('names every variable at fault in one error', () => {
     expect(
       problemsOf(() =>

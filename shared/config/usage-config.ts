@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Entitlement } from '../domain/model';
+import { CLOUDS } from '../domain/model';
+import type { Cloud, Entitlement } from '../domain/model';
 import { HOUR_MS } from '../domain/time';
 import { parse } from './env-schema';
 import type { Env } from './env-schema';
@@ -10,6 +11,8 @@ import {
 } from './usage-env';
 
 export interface UsageIngestConfig {
+  /** The clouds whose purchases this deployment meters: usage for another's is refused. */
+  readonly clouds: readonly Cloud[];
   /** How long after an hour its usage is still taken (and can still be billed). */
   readonly windowHours: number;
   /** The dimensions an entitlement bills: its plan's on Google, the listing's on AWS. */
@@ -32,9 +35,14 @@ const NONE: ReadonlySet<string> = new Set();
  * that usage is taken exactly for the dimensions that are later sent. A cloud with none
  * configured takes no usage.
  *
+ * @param clouds - the clouds this deployment meters: the platform's own, since only its
+ *   metering function sends what is taken in.
  * @throws ConfigError naming every variable at fault.
  */
-export const loadUsageIngestConfig = (env: Env = process.env): UsageIngestConfig => {
+export const loadUsageIngestConfig = (
+  env: Env = process.env,
+  clouds: readonly Cloud[] = CLOUDS,
+): UsageIngestConfig => {
   const value = parse(usageIngestSchema, env);
   const byPlan = new Map(
     Object.entries(value.USAGE_METRICS ?? {}).map(([plan, metrics]) => [
@@ -44,6 +52,7 @@ export const loadUsageIngestConfig = (env: Env = process.env): UsageIngestConfig
   );
   const aws: ReadonlySet<string> = new Set(value.METERING_DIMENSIONS);
   return {
+    clouds,
     windowHours: value.METERING_WINDOW_HOURS,
     knownDimensions: (entitlement) =>
       entitlement.cloud === 'aws'

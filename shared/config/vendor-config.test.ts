@@ -36,6 +36,7 @@ describe('vendor API configuration', () => {
       ['ops', ['admin'], OTHER_HASH],
     ]);
     expect(config.usage.windowHours).toBe(24);
+    expect(config.usage.clouds).toEqual(['aws']);
     expect(config.webhooks.endpoints).toEqual([]);
   });
 
@@ -43,6 +44,7 @@ describe('vendor API configuration', () => {
     const config = loadVendorApiConfig({ VENDOR_API_KEYS: BASE.VENDOR_API_KEYS }, 'gcp');
     expect(config.maxRequestBytes).toBe(1_048_576);
     expect(config.store.backend).toBe('firestore');
+    expect(config.usage.clouds).toEqual(['gcp']);
   });
 
   it.each([

@@ -117,7 +117,8 @@ export interface VendorApiConfig extends CoreConfig {
 /**
  * Configuration of `vendor/api`, read once at cold start.
  *
- * @param platform - the cloud the function runs on; it picks the default store.
+ * @param platform - the cloud the function runs on; it picks the default store and the only
+ *   cloud whose usage `POST /v1/usage` takes.
  * @throws ConfigError naming every variable at fault, never a key's hash.
  */
 export const loadVendorApiConfig = (
@@ -128,7 +129,7 @@ export const loadVendorApiConfig = (
     [
       () => loadCoreConfig(env, platform),
       () => parse(vendorApiSchema, env),
-      () => loadUsageIngestConfig(env),
+      () => loadUsageIngestConfig(env, [platform]),
       () => loadWebhookConfig(env),
     ],
     () => {
@@ -137,7 +138,7 @@ export const loadVendorApiConfig = (
         ...loadCoreConfig(env, platform),
         apiKeys: value.VENDOR_API_KEYS,
         maxRequestBytes: value.MAX_REQUEST_BYTES,
-        usage: loadUsageIngestConfig(env),
+        usage: loadUsageIngestConfig(env, [platform]),
         webhooks: loadWebhookConfig(env),
       };
     },

@@ -58,6 +58,7 @@ const reportUsage: Route = {
         windowHours: deps.usage.windowHours,
         knownDimensions: deps.usage.knownDimensions,
         dedupeTtlSeconds: deps.usage.dedupeTtlSeconds,
+        clouds: deps.usage.clouds,
       },
       body.records,
     );
