@@ -8,9 +8,10 @@ import type { Clock } from '../ports/clock';
 import type { MarketplaceObserver } from '../ports/marketplace';
 import type { Store } from '../ports/store';
 import type { StoreUnderTest } from '../test/store-contract';
-import { T0 } from '../test/builders';
+import { T0, aDecision, anAccount } from '../test/builders';
 import { STORES_UNDER_TEST } from '../../test/support/stores';
 import { handleMarketplaceEvent } from './handle-marketplace-event';
+import { unlinkTenantAccount } from './link-tenant-account';
 
 /**
  * The marketplace as the use case sees it: whatever state a purchase is in now. Tests move it
@@ -38,11 +39,11 @@ const aMarketplace = () => {
     interleave: (action: () => Promise<void>) => {
       beforeAnswer = action;
     },
-    set: (id: string, status: EntitlementStatus, plan = 'pro') => {
+    set: (id: string, status: EntitlementStatus, plan = 'pro', accountId = 'acct-1') => {
       updateTime += 1_000;
       const pendingPlan = status === 'pending_plan_change' ? 'enterprise' : null;
       entitlements.set(id, {
-        accountId: 'acct-1',
+        accountId,
         productId: 'example-product',
         status,
         plan,
@@ -190,6 +191,52 @@ describe.each(STORES_UNDER_TEST)('handleMarketplaceEvent on %s', (_name, setup) 
       tenantId: 'tenant-raced',
       version: 3,
     });
+  });
+
+  it('gives a new purchase the tenant its account has after the write, not the one it read', async () => {
+    const marketplace = aMarketplace();
+    const accountId = `acct-${randomUUID()}`;
+    const id = `ent-${randomUUID()}`;
+    marketplace.set(id, 'active', 'pro', accountId);
+    const tenant = { tenantId: `tenant-${randomUUID()}`, linkedAtEpochMs: T0 };
+    await store.applyDecision(
+      aDecision({
+        account: {
+          next: anAccount({ cloud: 'gcp', id: accountId, status: 'active', tenant }),
+          expectedVersion: 0,
+        },
+      }),
+    );
+    // An admin unlinks the account right after this message read it, before its write: the
+    // unlink's listing of the account's purchases cannot see the new one yet.
+    let unlinked = false;
+    const racing: Store = {
+      ...store,
+      getAccount: async (ref) => {
+        const account = await store.getAccount(ref);
+        if (!unlinked) {
+          unlinked = true;
+          await unlinkTenantAccount(
+            { store, clock, eventTtlSeconds: 3_600, newId: randomUUID },
+            { tenantId: tenant.tenantId, account: ref, actor: 'ops' },
+          );
+        }
+        return account;
+      },
+    };
+
+    const result = await handleMarketplaceEvent(
+      { ...depsWith(marketplace), store: racing },
+      message(id, 'ENTITLEMENT_ACTIVE'),
+    );
+
+    expect(unlinked).toBe(true);
+    expect(result.outcome).toBe('applied');
+    expect(await store.getEntitlement({ cloud: 'gcp', id })).toMatchObject({
+      status: 'active',
+      tenantId: null,
+    });
+    expect((await store.getAccount({ cloud: 'gcp', id: accountId }))?.tenant).toBeNull();
   });
 
   it('gives up with a retryable conflict when every attempt loses', async () => {

@@ -10,7 +10,7 @@ import type { MarketplaceObserver } from '../ports/marketplace';
 import type { EventContext, Store } from '../ports/store';
 import { answerMarketplace } from './answer-marketplace';
 import type { AnswerMarketplaceDeps } from './answer-marketplace';
-import { linkEntitlement } from './link-account-entitlements';
+import { setEntitlementTenant } from './link-account-entitlements';
 import { purgeDeletedAccount } from './purge-personal-data';
 import { VendorEventType } from '../domain/vendor-events';
 
@@ -43,7 +43,8 @@ export type { LifecycleEvent, MarketplaceEventCommand };
  * 3. decide on (message, stored state, marketplace state), a pure step;
  * 4. write state, event record and outbox rows in one atomic write;
  * 5. when the write loses a race, go back to 1 with what is stored now;
- * 6. when the purchase was written without a tenant, link it if the account has one by now;
+ * 6. when the purchase is new, give it the account's tenant as it is after the write (a signup,
+ *    link or unlink may have committed meanwhile);
  *    when the account was deleted, purge its purchases' personal data.
  *
  * @throws ConcurrencyConflictError (retryable) when every attempt lost its race.
@@ -72,7 +73,7 @@ export const handleMarketplaceEvent = async (
     try {
       const written = await deps.store.applyDecision(decision);
       if (written === 'applied') {
-        await linkIfSignedUpMeanwhile(deps, decision);
+        await followAccountChangedMeanwhile(deps, decision);
         await purgeIfAccountDeleted(deps, decision);
       }
       const vendorEvents = written === 'applied' ? decision.outbox.map((m) => m.type) : [];
@@ -121,25 +122,29 @@ const observeAndAnswer = async (
 };
 
 /**
- * A signup that commits between this message's read and its write links the account's
- * purchases it can list, which this one is not yet among, while this one was decided from the
- * account without its tenant; nothing in this write depends on the account, so it does not
- * conflict. Reading the account after the write closes that gap: either the signup's listing
- * found this purchase, or this read finds the tenant.
+ * A purchase first seen now takes the tenant its account had when it was read. A signup, link
+ * or unlink that commits between that read and this write brings the account's purchases it can
+ * list in line, which this one is not yet among; nothing in this write depends on the account,
+ * so it does not conflict. Reading the account after the write closes that gap: either that
+ * listing found this purchase, or this read finds the account's tenant (or none) as it is now.
  */
-const linkIfSignedUpMeanwhile = async (
+const followAccountChangedMeanwhile = async (
   deps: HandleMarketplaceEventDeps,
   decision: Decision,
 ): Promise<void> => {
-  // Only a purchase created now can be missing from the signup's listing; one that existed
-  // before it was listed and linked there (a concurrent change makes that link retry).
+  // Only a purchase created now can be missing from such a listing; one that existed before
+  // was listed and set there (a concurrent change makes that write retry).
   const written = decision.entitlement?.next;
-  if (!written || written.tenantId !== null || decision.entitlement?.expectedVersion !== 0) return;
+  if (!written || decision.entitlement?.expectedVersion !== 0) return;
   const account = await deps.store.getAccount({ cloud: written.cloud, id: written.accountId });
-  const tenantId = account?.tenant?.tenantId;
-  if (!tenantId) return;
+  if (!account) return;
+  const tenantId = account.tenant?.tenantId ?? null;
+  if (tenantId === written.tenantId) return;
   const current = await deps.store.getEntitlement({ cloud: written.cloud, id: written.id });
-  if (current) await linkEntitlement(deps, current, tenantId);
+  // Only while it still has the tenant this write gave it: any later change of it is newer.
+  if (current) {
+    await setEntitlementTenant(deps, current, tenantId, (c) => c.tenantId === written.tenantId);
+  }
 };
 
 /** Google requires a deleted account's data gone at once, its purchases' included. */
