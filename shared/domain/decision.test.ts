@@ -163,6 +163,15 @@ describe('decideAccount', () => {
     expect(outcome.next?.status).toBe('active');
   });
 
+  it('leaves activating to the signup, which gives the account its tenant', () => {
+    // Google reports the account approved once the signup approves it, often before the
+    // signup has written the account with its tenant.
+    const current = anAccount({ status: 'pending_signup', tenant: null, snapshot: null });
+    const outcome = decideAccount(current, current, { status: 'active', snapshot }, T0);
+    expect(outcome.next).toMatchObject({ status: 'pending_signup', tenant: null, snapshot });
+    expect(outcome.vendorEvents).toEqual([]);
+  });
+
   it('ignores an older account snapshot', () => {
     const current = anAccount({ snapshot: { updateTimeEpochMs: T0 + 10, data: {} } });
     expect(decideAccount(current, current, { status: 'active', snapshot }, T0).stale).toBe(true);

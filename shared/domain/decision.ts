@@ -267,14 +267,14 @@ export const decideAccount = (
   }
   if (isOlder(observed.snapshot, current.snapshot)) return unchanged(true);
   if (current.status === AccountStatus.deleted) return unchanged();
-  // Only our verified signup activates an account; the marketplace cannot undo it.
-  const status = current.status === AccountStatus.active ? current.status : observed.status;
-  if (status === current.status && sameJson(current.snapshot, observed.snapshot)) {
-    return unchanged();
-  }
+  // Only our verified signup activates an account (and gives it its tenant, which
+  // `account.signed_up` names), and the marketplace cannot undo it. Google reports the account
+  // approved as soon as the signup approves it, often before the signup's own write: taking
+  // that status here would activate it without a tenant and leave the signup nothing to tell.
+  if (sameJson(current.snapshot, observed.snapshot)) return unchanged();
   return {
-    next: { ...current, status, snapshot: observed.snapshot, updatedAtEpochMs: nowEpochMs },
-    vendorEvents: status !== current.status ? [VendorEventType.accountSignedUp] : [],
+    next: { ...current, snapshot: observed.snapshot, updatedAtEpochMs: nowEpochMs },
+    vendorEvents: [],
     stale: false,
   };
 };
