@@ -323,15 +323,8 @@ export const VENDOR_EVENT_CATALOGUE: Readonly<Record<VendorEventType, CatalogueE
     whatToDo:
       "Create or open the tenant and give it the account's purchases (their events name the " +
       'account in `accountId`); their later events carry this `tenantId`.',
-    subject: {
-      ...ACCOUNT_SUBJECT,
-      // Google reports an account approved however it was approved (by hand, for instance):
-      // that counts as signed up, with no tenant linked by the connector.
-      tenantId: {
-        kind: 'nullable',
-        nullWhen: 'the marketplace approved the account without a sign-up through the connector',
-      },
-    },
+    // Only the verified signup sends it, and it is what links the tenant.
+    subject: { ...ACCOUNT_SUBJECT, tenantId: ALWAYS },
     data: accountEventDataSchema,
   },
   [T.accountDeleted]: {
