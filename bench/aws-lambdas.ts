@@ -138,10 +138,10 @@ export const esbuildOptionsOf = (file: ServerlessFile): BuildOptions => {
   };
 };
 
-/** `functions/aws/<name>.<export>` handlers, with the source file they name. */
+/** `functions/{aws,vendor}/<name>.<export>` handlers, with the source file they name. */
 export const awsLambdaFunctions = (file: ServerlessFile) =>
   Object.entries(file.functions ?? {}).flatMap(([name, fn]) => {
-    const match = /^(functions\/aws\/[\w.-]+)\.(\w+)$/.exec(fn.handler ?? '');
+    const match = /^(functions\/(?:aws|vendor)\/[\w.-]+)\.(\w+)$/.exec(fn.handler ?? '');
     if (!match) return [];
     const [, modulePath, exportName] = match as unknown as [string, string, string];
     const entry = ['.ts', '.js', '.tsx', '.jsx']
@@ -174,6 +174,7 @@ const DUMMY_ENVIRONMENT: Record<string, string> = {
   AWS_PRODUCT_CODE: 'demo0product0code0local01',
   ONBOARDING_URL: 'https://example.com/onboard',
   HANDOFF_SECRET: 'bench-handoff-secret-0123456789abcdef',
+  VENDOR_API_KEYS: `bench:read:${'0'.repeat(64)}`,
   LOG_LEVEL: 'error',
 };
 
