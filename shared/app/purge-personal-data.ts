@@ -1,11 +1,11 @@
 import type { Decision } from '../domain/decision';
 import { ConcurrencyConflictError } from '../domain/errors';
 import type { Account, AccountRef, Entitlement } from '../domain/model';
+import { hasEnded } from '../domain/entitlement';
 import { EntitlementStatus } from '../domain/model';
 import {
   accountHoldsPersonalData,
   entitlementHoldsPersonalData,
-  hasEnded,
   purgeAuditRecord,
   purgedAccount,
   purgedEntitlement,

@@ -1,6 +1,7 @@
 import { InvalidTransitionError, ValidationError } from './errors';
 import {
   LIFECYCLE_EVENTS,
+  LifecycleEvent,
   TRANSITIONS,
   isUsable,
   newEntitlement,
@@ -139,6 +140,32 @@ describe('entitlement state machine', () => {
       freeTrial: false,
       createdAtEpochMs: T0,
     });
+  });
+
+  it('remembers when a purchase first ended, and forgets it when it comes back', () => {
+    const live = newEntitlement(
+      { cloud: 'aws', id: 'arn:x' },
+      { accountId: '1', productId: 'p', status: 'active' },
+      T0,
+    );
+    expect(live.endedAtEpochMs).toBeNull();
+    const cancelled = transition(live, LifecycleEvent.cancelled, T0 + 1_000);
+    expect(cancelled.endedAtEpochMs).toBe(T0 + 1_000);
+    // Later writes to an ended purchase do not move its end.
+    expect(transition(cancelled, LifecycleEvent.updated, T0 + 2_000).endedAtEpochMs).toBe(
+      T0 + 1_000,
+    );
+    expect(transition(cancelled, LifecycleEvent.deleted, T0 + 3_000).endedAtEpochMs).toBe(
+      T0 + 1_000,
+    );
+    // A legacy AWS listing's buyer who subscribes again makes the same purchase live.
+    expect(transition(cancelled, LifecycleEvent.activated, T0 + 4_000).endedAtEpochMs).toBeNull();
+    const firstSeenEnded = newEntitlement(
+      { cloud: 'gcp', id: 'e' },
+      { accountId: '1', productId: 'p', status: 'cancelled' },
+      T0,
+    );
+    expect(firstSeenEnded.endedAtEpochMs).toBe(T0);
   });
 
   it.each(ENTITLEMENT_STATUSES)('says whether %s may be used and billed', (status) => {

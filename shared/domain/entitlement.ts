@@ -120,7 +120,13 @@ export const transition = (
 ): Entitlement => {
   const status = nextStatus(entitlement.status, event);
   if (status === null) throw new InvalidTransitionError(entitlement.status, event);
-  const next: Entitlement = { ...entitlement, ...changes, status, updatedAtEpochMs: nowEpochMs };
+  const next: Entitlement = {
+    ...entitlement,
+    ...changes,
+    status,
+    endedAtEpochMs: endedAt(status, entitlement.endedAtEpochMs, nowEpochMs),
+    updatedAtEpochMs: nowEpochMs,
+  };
   switch (event) {
     case E.planChangeRequested:
       if (!next.pendingPlan) {
@@ -172,6 +178,17 @@ export const pathBetween = (
   return null;
 };
 
+/** Statuses a purchase has ended in: the buyer may no longer use it. */
+export const hasEnded = (status: EntitlementStatus): boolean =>
+  status === S.cancelled || status === S.deleted;
+
+/** The first time a purchase was seen ended; a legacy AWS resubscribe makes it live again. */
+const endedAt = (
+  status: EntitlementStatus,
+  endedAtEpochMs: number | null,
+  nowEpochMs: number,
+): number | null => (hasEnded(status) ? (endedAtEpochMs ?? nowEpochMs) : null);
+
 /** A new entitlement as first seen, in whatever status the marketplace reports it. */
 export const newEntitlement = (
   ref: EntitlementRef,
@@ -190,6 +207,7 @@ export const newEntitlement = (
   tenantId: null,
   snapshot: null,
   ...fields,
+  endedAtEpochMs: endedAt(fields.status, null, nowEpochMs),
   version: 0,
   createdAtEpochMs: nowEpochMs,
   updatedAtEpochMs: nowEpochMs,

@@ -99,6 +99,12 @@ export interface Entitlement extends EntitlementRef {
   readonly usageReportingId: string | null;
   readonly tenantId: string | null;
   readonly snapshot: MarketplaceSnapshot | null;
+  /**
+   * When the purchase was first recorded as ended (cancelled or deleted), `null` while it is
+   * live: the retention of its personal data and the last usage it may bill count from here,
+   * whatever writes follow (a relink, a refreshed snapshot).
+   */
+  readonly endedAtEpochMs: number | null;
   readonly version: number;
   readonly createdAtEpochMs: number;
   readonly updatedAtEpochMs: number;

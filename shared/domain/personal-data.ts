@@ -1,11 +1,5 @@
-import type {
-  Account,
-  Entitlement,
-  EntitlementStatus,
-  EventRecord,
-  MarketplaceSnapshot,
-} from './model';
-import { EntitlementStatus as S, EventOutcome } from './model';
+import type { Account, Entitlement, EventRecord, MarketplaceSnapshot } from './model';
+import { EventOutcome } from './model';
 
 /**
  * What a purge removes, and the audit it leaves. Personal data here is whatever can point to a
@@ -21,10 +15,6 @@ const emptied = (snapshot: MarketplaceSnapshot | null): MarketplaceSnapshot | nu
 
 const hasContent = (snapshot: MarketplaceSnapshot | null): boolean =>
   snapshot !== null && Object.keys(snapshot.data).length > 0;
-
-/** Purchases whose personal data may go once the retention has passed. */
-export const hasEnded = (status: EntitlementStatus): boolean =>
-  status === S.cancelled || status === S.deleted;
 
 export const entitlementHoldsPersonalData = (entitlement: Entitlement): boolean =>
   hasContent(entitlement.snapshot) || entitlement.usageReportingId !== null;

@@ -40,6 +40,7 @@ export const anEntitlement = (overrides: Partial<Entitlement> = {}): Entitlement
   usageReportingId: null,
   tenantId: null,
   snapshot: { updateTimeEpochMs: T0, data: { state: 'ENTITLEMENT_ACTIVE' } },
+  endedAtEpochMs: null,
   version: 0,
   createdAtEpochMs: T0,
   updatedAtEpochMs: T0,

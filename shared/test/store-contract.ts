@@ -149,6 +149,8 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
           freeTrial: true,
           usageReportingId: 'project_number:625643682501',
           tenantId: 'tenant-9',
+          status: 'cancelled',
+          endedAtEpochMs: T0 + 5 * HOUR_MS,
         });
         const stored = await store.putEntitlement(entitlement, 0);
         expect(await store.getEntitlement(entitlement)).toEqual(stored);

@@ -231,8 +231,9 @@ export const entitlementToItem = (entitlement: Entitlement): Item =>
     [INDEXES.lists.sk]: `ENT#${entitlement.cloud}#${entitlement.id}`,
   });
 
+/** Items written before `endedAtEpochMs` existed read as live: the field is `null`. */
 export const entitlementFromItem = (item: Item): Entitlement =>
-  withoutAdapterAttributes(item) as unknown as Entitlement;
+  ({ endedAtEpochMs: null, ...withoutAdapterAttributes(item) }) as unknown as Entitlement;
 
 /** The expiry lives once, in the TTL attribute, and becomes the domain field again on read. */
 export const eventToItem = (event: EventRecord): Item => {
