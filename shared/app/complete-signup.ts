@@ -8,7 +8,7 @@ import type { Logger } from '../ports/logger';
 import type { MarketplaceApprovals } from '../ports/marketplace';
 import type { Store } from '../ports/store';
 import { answerMarketplace } from './answer-marketplace';
-import { linkAccountEntitlements } from './link-account-entitlements';
+import { followAccountTenant } from './link-account-entitlements';
 import type { AnswerMarketplaceDeps } from './answer-marketplace';
 
 export interface CompleteSignupDeps {
@@ -50,7 +50,7 @@ const alreadyDone = (error: unknown): boolean =>
  * 1. tells the marketplace the buyer signed up (an approval already given is fine);
  * 2. links the account to a vendor tenant (the one it has, or a new one) and records it as
  *    signed up, with `account.signed_up` for the vendor the first time, in one atomic write;
- * 3. links the account's stored purchases to the tenant;
+ * 3. gives the account's stored purchases the account's tenant, as stored after that write;
  * 4. answers the account's purchases that waited for the signup, per the approval policy.
  * Safe to repeat: a replayed signup changes nothing and answers the same tenant.
  *
@@ -74,8 +74,9 @@ export const completeSignup = async (
   const { account, firstSignup } = await recordSignup(deps, input);
   const tenantId = account.tenant!.tenantId;
 
-  // Linked before they are approved: the events approvals cause then find them linked.
-  await linkAccountEntitlements(deps, { cloud: input.cloud, id: input.accountId }, tenantId);
+  // Linked before they are approved: the events approvals cause then find them linked. They
+  // follow the account as it is after the write: an unlink that commits meanwhile wins.
+  await followAccountTenant(deps, { cloud: input.cloud, id: input.accountId });
   const answered: string[] = [];
   for (const { id, observed } of await deps.approvals.listAwaitingApproval(input.accountId)) {
     if ((await answerMarketplace(deps.answering, id, observed, true)) === 'answered') {

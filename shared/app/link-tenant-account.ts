@@ -9,7 +9,7 @@ import { VendorEventType, vendorIdOf } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
 import type { Store } from '../ports/store';
 import { allEntitlements } from './all-entitlements';
-import { setEntitlementTenant } from './link-account-entitlements';
+import { followAccountTenant } from './link-account-entitlements';
 
 export interface TenantAccountDeps {
   readonly store: Store;
@@ -110,38 +110,13 @@ const tenantDecision = (
   };
 };
 
-/**
- * Makes every purchase of the account carry the account's tenant, whatever the account's tenant
- * is now. Safe to run any number of times: it is how a link or unlink interrupted after its
- * write is finished by the next call. Runs again when the account changed meanwhile (another
- * link or unlink), so the purchases end up following the account's last state.
- */
-const followAccount = async (
-  deps: TenantAccountDeps,
-  ref: AccountRef,
-): Promise<{ account: Account | null; updated: number }> => {
-  const maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  let updated = 0;
-  let account = await deps.store.getAccount(ref);
-  const query = { by: 'account', cloud: ref.cloud, accountId: ref.id } as const;
-  for (let round = 1; ; round += 1) {
-    const tenantId = tenantOf(account);
-    for await (const entitlement of allEntitlements(deps.store, query)) {
-      if (await setEntitlementTenant(deps, entitlement, tenantId)) updated += 1;
-    }
-    const after = await deps.store.getAccount(ref);
-    if (tenantOf(after) === tenantId || round >= maxAttempts) return { account: after, updated };
-    account = after;
-  }
-};
-
 /** Brings the account's purchases in line with it, and says what the call did. */
 const finish = async (
   deps: TenantAccountDeps,
   account: Account,
   changed: boolean,
 ): Promise<TenantAccountResult> => {
-  const followed = await followAccount(deps, account);
+  const followed = await followAccountTenant(deps, account);
   return { account: followed.account ?? account, changed, entitlementsUpdated: followed.updated };
 };
 

@@ -10,7 +10,7 @@ import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { BuyerResolver, ResolvedBuyer } from '../ports/marketplace';
 import type { Store } from '../ports/store';
-import { linkAccountEntitlements } from './link-account-entitlements';
+import { followAccountTenant } from './link-account-entitlements';
 
 export interface RegisterAwsBuyerDeps {
   readonly store: Store;
@@ -137,7 +137,8 @@ const registrationDecision = (
  *    purchase (LicenseArn, or legacy `CustomerIdentifier:ProductCode`), created waiting for
  *    AWS's confirmation or, when the notification came first, linked to the tenant; a lost race
  *    with a notification is decided again from what is stored then;
- * 3. links the account's other purchases (concurrent agreements) to the same tenant.
+ * 3. gives the account's other purchases (concurrent agreements) the account's tenant, as
+ *    stored after that write (an unlink that commits meanwhile wins).
  *
  * @throws UnauthorizedError when the token is invalid, expired or of another product.
  * @throws MarketplaceApiError (retryable when AWS may recover).
@@ -177,7 +178,7 @@ export const registerAwsBuyer = async (
       continue;
     }
     const tenantId = decision.account!.next.tenant!.tenantId;
-    await linkAccountEntitlements(deps, { cloud: 'aws', id: accountId }, tenantId);
+    await followAccountTenant(deps, { cloud: 'aws', id: accountId });
     const firstSignup = isFirstSignup(account);
     logger.info('buyer registered', { tenantId, firstSignup, attempt });
     return { tenantId, accountId, entitlementId, firstSignup };
