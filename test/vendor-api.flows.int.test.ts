@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { verifyHandoffToken } from '../shared/adapters/handoff/handoff-token';
+import type { Handoff } from '../shared/adapters/handoff/handoff-token';
 import { vendorIdOf } from '../shared/domain/vendor-events';
 import { PRODUCT_CODE, postRegistration, startAwsStack } from './support/aws-stack';
 import type { AwsStack } from './support/aws-stack';
-import { signUpAndSettle, startGcpStack } from './support/gcp-stack';
+import { HANDOFF_SECRET, signUpAndSettle, startGcpStack } from './support/gcp-stack';
 import type { GcpStack } from './support/gcp-stack';
 import { seedAccount, startAwsVendorApi, startGcpVendorApi } from './support/vendor-api';
 import type { VendorApiUnderTest } from './support/vendor-api';
@@ -17,6 +19,34 @@ import type { WebhookReceiver } from './support/webhook-receiver';
 
 const iso = (epochMs: number) => new Date(epochMs).toISOString();
 const MINUTE_MS = 60_000;
+
+/** The handoff of a signup's 303, verified as the vendor's app does (both stacks share the secret). */
+const handoffOf = (response: Response): Promise<Handoff> =>
+  verifyHandoffToken(new URL(response.headers.get('location')!).searchParams.get('handoff')!, {
+    secret: HANDOFF_SECRET,
+  });
+
+/** The account events the vendor API lists for an account since the test began. */
+const accountEventsOf = async (api: VendorApiUnderTest, accountId: string, fromEpochMs: number) => {
+  const log = await api.call({
+    route: '/v1/events',
+    query: { from: iso(fromEpochMs), to: iso(Date.now() + MINUTE_MS), limit: 100 },
+  });
+  return (log.json.items as Array<{ type: string; accountId: string; tenantId: string | null }>)
+    .filter((event) => event.accountId === accountId && event.type.startsWith('account.'))
+    .map((event) => [event.type, event.tenantId]);
+};
+
+/** Unlinks the account from its tenant through the API, as an admin does. */
+const unlink = async (api: VendorApiUnderTest, tenantId: string, accountId: string) => {
+  const unlinked = await api.call({
+    method: 'DELETE',
+    route: '/v1/tenants/{tenantId}/accounts/{accountId}',
+    params: { tenantId, accountId },
+    key: 'admin',
+  });
+  expect([unlinked.status, unlinked.json.tenantId]).toEqual([200, null]);
+};
 
 describe('the vendor API on AWS, after a buyer subscribed and registered', () => {
   let stack: AwsStack;
@@ -110,6 +140,39 @@ describe('the vendor API on AWS, after a buyer subscribed and registered', () =>
       [entitlementId, `aws:${second.licenseArn}`].sort(),
     );
   });
+
+  it('signs a buyer an admin unlinked up again with a new tenant, which account.signed_up names', async () => {
+    const startedAtEpochMs = Date.now() - MINUTE_MS;
+    const bought = await stack.sim.aws.subscribe({
+      productCode: PRODUCT_CODE,
+      style: 'eventbridge',
+    });
+    const accountId = `aws:${bought.customerAWSAccountId}`;
+    const entitlementId = `aws:${bought.licenseArn}`;
+    const first = await handoffOf(await postRegistration(stack, bought.registrationToken));
+    await unlink(api, first.tenantId, accountId);
+
+    // The buyer comes back from AWS Marketplace with a fresh registration token.
+    const again = await postRegistration(stack, stack.sim.aws.registrationToken(bought.licenseArn));
+
+    expect(again.status).toBe(303);
+    const second = await handoffOf(again);
+    expect(second.firstSignup).toBe(true);
+    expect(second.tenantId).not.toBe(first.tenantId);
+    const tenant = await api.call({
+      route: '/v1/tenants/{tenantId}',
+      params: { tenantId: second.tenantId },
+    });
+    expect(tenant.json).toMatchObject({
+      accounts: [{ id: accountId, tenantId: second.tenantId }],
+      entitlements: [{ id: entitlementId, tenantId: second.tenantId }],
+    });
+    expect(await accountEventsOf(api, accountId, startedAtEpochMs)).toEqual([
+      ['account.signed_up', first.tenantId],
+      ['account.unlinked', null],
+      ['account.signed_up', second.tenantId],
+    ]);
+  });
 });
 
 describe('the vendor API on Google Cloud, after a buyer purchased and signed up', () => {
@@ -175,6 +238,70 @@ describe('the vendor API on Google Cloud, after a buyer purchased and signed up'
     expect((await api.call({ route: '/v1/tenants/{tenantId}', params: { tenantId } })).status).toBe(
       404,
     );
+  });
+
+  it('answers a signup form posted again after an admin unlink with a new tenant, which account.signed_up names', async () => {
+    const startedAtEpochMs = Date.now() - MINUTE_MS;
+    const bought = await stack.sim.gcp.purchase({ plan: 'pro' });
+    const accountId = `gcp:${bought.accountId}`;
+    const entitlementId = `gcp:${bought.entitlementId}`;
+    const first = await handoffOf(await signUpAndSettle(stack, bought.signupToken));
+    await unlink(api, first.tenantId, accountId);
+
+    // The same token again (the browser re-posts the form): the signup is recorded already.
+    const again = await signUpAndSettle(stack, bought.signupToken);
+
+    expect(again.status).toBe(303);
+    const second = await handoffOf(again);
+    expect(second.firstSignup).toBe(true);
+    expect(second.tenantId).not.toBe(first.tenantId);
+    const purchase = await api.call({
+      route: '/v1/entitlements/{id}',
+      params: { id: entitlementId },
+    });
+    expect(purchase.json.tenantId).toBe(second.tenantId);
+    const signedUp = [
+      ['account.signed_up', first.tenantId],
+      ['account.unlinked', null],
+      ['account.signed_up', second.tenantId],
+    ];
+    expect(await accountEventsOf(api, accountId, startedAtEpochMs)).toEqual(signedUp);
+
+    // Once more: the account has its tenant, so nothing changes.
+    const third = await handoffOf(await signUpAndSettle(stack, bought.signupToken));
+    expect(third).toMatchObject({ tenantId: second.tenantId, firstSignup: false });
+    expect(await accountEventsOf(api, accountId, startedAtEpochMs)).toEqual(signedUp);
+  });
+
+  it('gives an account an admin unlinked, and its orders, a new tenant at its next signup', async () => {
+    const startedAtEpochMs = Date.now() - MINUTE_MS;
+    const bought = await stack.sim.gcp.purchase({ plan: 'pro' });
+    const accountId = `gcp:${bought.accountId}`;
+    const first = await handoffOf(await signUpAndSettle(stack, bought.signupToken));
+    await unlink(api, first.tenantId, accountId);
+
+    const order = await stack.sim.gcp.purchase({ plan: 'team', accountId: bought.accountId });
+    // The token Google issues for this signup: issued at another time, so another signup.
+    const token = stack.sim.gcp.signupToken(bought.accountId, {
+      nowSeconds: Math.floor(Date.now() / 1000) - 30,
+    });
+    const response = await signUpAndSettle(stack, token);
+
+    expect(response.status).toBe(303);
+    const second = await handoffOf(response);
+    expect(second.firstSignup).toBe(true);
+    for (const id of [bought.entitlementId, order.entitlementId]) {
+      const purchase = await api.call({
+        route: '/v1/entitlements/{id}',
+        params: { id: `gcp:${id}` },
+      });
+      expect(purchase.json).toMatchObject({ status: 'active', tenantId: second.tenantId });
+    }
+    expect(await accountEventsOf(api, accountId, startedAtEpochMs)).toEqual([
+      ['account.signed_up', first.tenantId],
+      ['account.unlinked', null],
+      ['account.signed_up', second.tenantId],
+    ]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { EventOutcome } from '../domain/model';
 import type { Account, Cloud } from '../domain/model';
-import { outboxMessagesFor, signedUpAccount } from '../domain/decision';
+import { isNewSignup, outboxMessagesFor, signedUpAccount } from '../domain/decision';
 import { ConcurrencyConflictError, MarketplaceApiError, NotFoundError } from '../domain/errors';
 import { VendorEventType } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
@@ -39,6 +39,10 @@ export interface CompleteSignupResult {
   readonly accountId: string;
   /** Purchases the policy approved (or rejected) during this signup. */
   readonly answeredEntitlements: readonly string[];
+  /**
+   * This signup sent `account.signed_up`: the account's first, or one that gave an account an
+   * admin had unlinked a new tenant.
+   */
   readonly firstSignup: boolean;
 }
 
@@ -48,11 +52,13 @@ const alreadyDone = (error: unknown): boolean =>
 /**
  * Completes a verified signup:
  * 1. tells the marketplace the buyer signed up (an approval already given is fine);
- * 2. links the account to a vendor tenant (the one it has, or a new one) and records it as
- *    signed up, with `account.signed_up` for the vendor the first time, in one atomic write;
+ * 2. links the account to a vendor tenant (the one it has, or a new one when it has none: the
+ *    first time, and after an admin unlinked it) and records it as signed up, in one atomic
+ *    write with `account.signed_up` for the vendor whenever that write gives it its tenant;
  * 3. gives the account's stored purchases the account's tenant, as stored after that write;
  * 4. answers the account's purchases that waited for the signup, per the approval policy.
- * Safe to repeat: a replayed signup changes nothing and answers the same tenant.
+ * Safe to repeat: a replayed signup changes nothing and answers the account's tenant (one an
+ * admin unlinked meanwhile is signed up again).
  *
  * @throws NotFoundError when the marketplace no longer knows the account.
  * @throws MarketplaceApiError (retryable when the marketplace may recover).
@@ -87,31 +93,43 @@ export const completeSignup = async (
   return { tenantId, accountId: input.accountId, answeredEntitlements: answered, firstSignup };
 };
 
+/**
+ * The signup's one atomic write, decided again from what is stored when it loses a race. A
+ * replayed token (Google's signup id is the token's account and issue time) finds its signup
+ * recorded: it changes nothing while the account has a tenant, and once an admin unlinked the
+ * account it signs it up again, as any signup of an account without a tenant, recorded under
+ * an id of its own (the signup's and the account version it read).
+ */
 const recordSignup = async (
   deps: CompleteSignupDeps,
   input: CompleteSignupInput,
 ): Promise<{ account: Account; firstSignup: boolean }> => {
   const ref = { cloud: input.cloud, id: input.accountId };
+  const maxAttempts = deps.maxAttempts ?? 5;
+  let replayed = false;
   for (let attempt = 1; ; attempt += 1) {
     const now = deps.clock.now();
     const current = await deps.store.getAccount(ref);
-    const firstSignup = current?.status !== 'active';
+    if (replayed && current?.tenant) return { account: current, firstSignup: false };
+    const eventId = replayed ? `${input.signupId}:v${current?.version ?? 0}` : input.signupId;
+    const firstSignup = isNewSignup(current);
     const next = signedUpAccount(ref, current, {
       nowEpochMs: now,
       newTenantId: deps.newTenantId,
       userIdentity: input.userIdentity,
     });
     const outbox = outboxMessagesFor(
-      { cloud: input.cloud, eventId: input.signupId },
+      { cloud: input.cloud, eventId },
       firstSignup ? [VendorEventType.accountSignedUp] : [],
       { accountId: input.accountId, entitlement: null, tenantId: next.tenant!.tenantId },
       now,
     );
+    let written: 'applied' | 'duplicate';
     try {
-      const written = await deps.store.applyDecision({
+      written = await deps.store.applyDecision({
         event: {
           cloud: input.cloud,
-          eventId: input.signupId,
+          eventId,
           type: 'SIGNUP',
           accountId: input.accountId,
           entitlementId: null,
@@ -125,13 +143,14 @@ const recordSignup = async (
         entitlement: null,
         outbox,
       });
-      // A replayed token: the first time it was recorded, the account is as stored.
-      if (written === 'duplicate') return { account: current ?? next, firstSignup: false };
-      return { account: next, firstSignup };
     } catch (error) {
-      if (!(error instanceof ConcurrencyConflictError) || attempt >= (deps.maxAttempts ?? 5)) {
-        throw error;
-      }
+      if (!(error instanceof ConcurrencyConflictError) || attempt >= maxAttempts) throw error;
+      continue;
     }
+    if (written === 'applied') return { account: next, firstSignup };
+    if (attempt >= maxAttempts) {
+      throw new ConcurrencyConflictError(`signup ${eventId} is recorded already`, current);
+    }
+    replayed = true;
   }
 };

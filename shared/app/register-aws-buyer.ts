@@ -1,9 +1,9 @@
 import { awsAccountId, awsEntitlementId } from '../domain/aws-keys';
-import { outboxMessagesFor, signedUpAccount } from '../domain/decision';
+import { isNewSignup, outboxMessagesFor, signedUpAccount } from '../domain/decision';
 import type { Decision } from '../domain/decision';
 import { newEntitlement } from '../domain/entitlement';
 import { ConcurrencyConflictError, UnauthorizedError } from '../domain/errors';
-import { AccountStatus, EventOutcome } from '../domain/model';
+import { EventOutcome } from '../domain/model';
 import type { Account, Entitlement } from '../domain/model';
 import { VendorEventType } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
@@ -38,11 +38,12 @@ export interface RegisterAwsBuyerResult {
   readonly tenantId: string;
   readonly accountId: string;
   readonly entitlementId: string;
+  /**
+   * This registration sent `account.signed_up`: the account's first, or one that gave an account an
+   * admin had unlinked a new tenant.
+   */
   readonly firstSignup: boolean;
 }
-
-const isFirstSignup = (account: Account | null): boolean =>
-  account?.status !== AccountStatus.active;
 
 interface Stored {
   readonly account: Account | null;
@@ -92,7 +93,7 @@ const registrationDecision = (
           }
         : null;
   const eventId = input.signupId;
-  const accountEvents = isFirstSignup(stored.account) ? [VendorEventType.accountSignedUp] : [];
+  const accountEvents = isNewSignup(stored.account) ? [VendorEventType.accountSignedUp] : [];
   const entitlementEvents = existing === null ? [VendorEventType.entitlementPendingApproval] : [];
   return {
     event: {
@@ -133,10 +134,12 @@ const registrationDecision = (
 /**
  * Registers a buyer who arrived from AWS Marketplace with a registration token:
  * 1. resolves the token (ResolveCustomer), refusing another product's;
- * 2. in one atomic write, records the account as signed up with its vendor tenant and the
- *    purchase (LicenseArn, or legacy `CustomerIdentifier:ProductCode`), created waiting for
- *    AWS's confirmation or, when the notification came first, linked to the tenant; a lost race
- *    with a notification is decided again from what is stored then;
+ * 2. in one atomic write, records the account as signed up with its vendor tenant (a new one
+ *    when it has none: the first time, and after an admin unlinked it; `account.signed_up`
+ *    then tells the vendor) and the purchase (LicenseArn, or legacy
+ *    `CustomerIdentifier:ProductCode`), created waiting for AWS's confirmation or, when the
+ *    notification came first, linked to the tenant; a lost race with a notification is
+ *    decided again from what is stored then;
  * 3. gives the account's other purchases (concurrent agreements) the account's tenant, as
  *    stored after that write (an unlink that commits meanwhile wins).
  *
@@ -179,7 +182,7 @@ export const registerAwsBuyer = async (
     }
     const tenantId = decision.account!.next.tenant!.tenantId;
     await followAccountTenant(deps, { cloud: 'aws', id: accountId });
-    const firstSignup = isFirstSignup(account);
+    const firstSignup = isNewSignup(account);
     logger.info('buyer registered', { tenantId, firstSignup, attempt });
     return { tenantId, accountId, entitlementId, firstSignup };
   }

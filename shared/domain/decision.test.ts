@@ -4,6 +4,8 @@ import {
   decideAccount,
   decideEntitlement,
   decideEvent,
+  isNewSignup,
+  signedUpAccount,
 } from './decision';
 import type { MarketplaceEventCommand, ObservedEntitlement } from './decision';
 import { anAccount, anEntitlement, T0 } from '../test/builders';
@@ -175,6 +177,27 @@ describe('decideAccount', () => {
   it('ignores an older account snapshot', () => {
     const current = anAccount({ snapshot: { updateTimeEpochMs: T0 + 10, data: {} } });
     expect(decideAccount(current, current, { status: 'active', snapshot }, T0).stale).toBe(true);
+  });
+});
+
+describe('a verified signup', () => {
+  const tenant = { tenantId: 'tenant-1', linkedAtEpochMs: T0 };
+  const signUp = (current: Parameters<typeof isNewSignup>[0]) => ({
+    news: isNewSignup(current),
+    tenant: signedUpAccount({ cloud: 'gcp', id: 'a' }, current, {
+      nowEpochMs: T0 + 1,
+      newTenantId: () => 'tenant-new',
+    }).tenant?.tenantId,
+  });
+
+  it.each([
+    ['an account seen for the first time', true, 'tenant-new', null],
+    ['an account waiting for its signup', true, 'tenant-new', anAccount()],
+    ['an account an admin linked first', true, 'tenant-1', anAccount({ tenant })],
+    ['a signed-up account', false, 'tenant-1', anAccount({ status: 'active', tenant })],
+    ['an account an admin unlinked', true, 'tenant-new', anAccount({ status: 'active' })],
+  ])('of %s: account.signed_up sent %s, tenant %s', (_what, news, tenantId, current) => {
+    expect(signUp(current)).toEqual({ news, tenant: tenantId });
   });
 });
 

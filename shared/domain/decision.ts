@@ -280,8 +280,17 @@ export const decideAccount = (
 };
 
 /**
+ * Whether a verified signup is news to the vendor, who then hears `account.signed_up` naming
+ * the account's tenant in the signup's write: the account's first signup, or one that finds
+ * the account without a tenant (an admin unlinked it) and so gives it a new one.
+ */
+export const isNewSignup = (current: Account | null): boolean =>
+  current?.status !== AccountStatus.active || current.tenant === null;
+
+/**
  * The account once its buyer's signup was verified: active, linked to its vendor tenant (a new
- * one the first time), and the person who signed up kept apart as personal data.
+ * one when it has none: the first time, and after an admin unlinked it, the buyer having proved
+ * again that the account is theirs), and the person who signed up kept apart as personal data.
  */
 export const signedUpAccount = (
   ref: { cloud: Cloud; id: string },

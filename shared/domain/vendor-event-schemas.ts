@@ -318,8 +318,9 @@ export const VENDOR_EVENT_CATALOGUE: Readonly<Record<VendorEventType, CatalogueE
   [T.accountSignedUp]: {
     title: 'Buyer signed up',
     sentWhen:
-      "The buyer's sign-up was verified and the marketplace account is linked to `tenantId` " +
-      '(a new tenant the first time).',
+      "The buyer's sign-up was verified and the marketplace account is linked to `tenantId`: " +
+      'a new tenant when the account had none (its first sign-up, or one after an ' +
+      'administrator unlinked it).',
     whatToDo:
       "Create or open the tenant and give it the account's purchases (their events name the " +
       'account in `accountId`); their later events carry this `tenantId`.',
