@@ -1,6 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { createJsonLogger } from '../shared';
 import type { Account, Entitlement, Store } from '../shared';
+import { handleMarketplaceEvent } from '../shared/app/handle-marketplace-event';
 import { purgeDeletedAccount, purgeEndedPurchases } from '../shared/app/purge-personal-data';
+import { GONE } from '../shared/domain/decision';
+import type { MarketplaceEventCommand, Observation } from '../shared/domain/decision';
 import { anAccount, anEntitlement } from '../shared/test/builders';
 import type { StoreUnderTest } from '../shared/test/store-contract';
 import { scheduledEvent } from './support/aws-usage';
@@ -50,10 +54,49 @@ const purchase = (account: Account, overrides: Partial<Entitlement> = {}): Entit
     ...overrides,
   });
 
-const seed = async (store: Store, account: Account, entitlements: Entitlement[]) => {
-  await store.putAccount(account, 0);
+/** A purchase that ended `daysAgo` and was last written then. */
+const endedDaysAgo = (daysAgo: number, status: 'cancelled' | 'deleted' = 'cancelled') => ({
+  status,
+  endedAtEpochMs: NOW - daysAgo * DAY_MS,
+  updatedAtEpochMs: NOW - daysAgo * DAY_MS,
+});
+
+/** What a purge leaves of a raw resource: nothing but its update time. */
+const emptied = (record: { snapshot: { updateTimeEpochMs: number } | null }) => ({
+  updateTimeEpochMs: record.snapshot!.updateTimeEpochMs,
+  data: {},
+});
+
+const seed = async (store: Store, account: Account | null, entitlements: Entitlement[]) => {
+  if (account) await store.putAccount(account, 0);
   for (const entitlement of entitlements) await store.putEntitlement(entitlement, 0);
 };
+
+/** Google's ACCOUNT_DELETED, as the events function parses it. */
+const accountDeleted = (accountId: string): MarketplaceEventCommand => ({
+  cloud: 'gcp',
+  eventId: `evt-${randomUUID()}`,
+  type: 'ACCOUNT_DELETED',
+  accountId,
+  entitlementId: null,
+  hint: null,
+  payload: { eventType: 'ACCOUNT_DELETED', account: { id: accountId } },
+});
+
+/** A Google entitlement message, as the events function parses it. */
+const entitlementMessage = (
+  entitlementId: string,
+  type: string,
+  hint: MarketplaceEventCommand['hint'],
+): MarketplaceEventCommand => ({
+  cloud: 'gcp',
+  eventId: `evt-${randomUUID()}`,
+  type,
+  accountId: null,
+  entitlementId,
+  hint,
+  payload: { eventType: type, entitlement: { id: entitlementId } },
+});
 
 describe.each([
   ['DynamoDB Local', dynamoDbStoreUnderTest],
@@ -70,6 +113,30 @@ describe.each([
     auditTtlSeconds: 365 * 86_400,
   });
 
+  /** Handles a message as the events function does, the marketplace answering `observation`. */
+  const handle = (command: MarketplaceEventCommand, observation: Observation, on: Store = store) =>
+    handleMarketplaceEvent(
+      {
+        store: on,
+        marketplace: { observe: async () => observation },
+        clock: { now: () => now },
+        logger,
+        eventTtlSeconds: 3_600,
+      },
+      command,
+    );
+  /** Google's read of the purchase, cancelled, with everything it says of the buyer. */
+  const cancelledRead = (entitlement: Entitlement, updateTimeEpochMs: number): Observation => ({
+    entitlement: {
+      accountId: entitlement.accountId,
+      productId: entitlement.productId,
+      status: 'cancelled',
+      plan: entitlement.plan,
+      pendingPlan: null,
+      usageReportingId: 'project_number:123',
+      snapshot: { updateTimeEpochMs, data: GCP_ENTITLEMENT_DATA },
+    },
+  });
   beforeEach(async () => {
     underTest = await open();
     store = underTest.store;
@@ -79,9 +146,9 @@ describe.each([
 
   it('purges a purchase that ended longer ago than the retention, and keeps an anonymised audit', async () => {
     const account = signedUp();
-    const ended = purchase(account, { status: 'cancelled', updatedAtEpochMs: NOW - 31 * DAY_MS });
+    const ended = purchase(account, endedDaysAgo(31));
     const live = purchase(account, { status: 'active' });
-    const recent = purchase(account, { status: 'cancelled', updatedAtEpochMs: NOW - 29 * DAY_MS });
+    const recent = purchase(account, endedDaysAgo(29));
     await seed(store, account, [ended, live, recent]);
 
     expect(await purgeEndedPurchases(deps())).toEqual({ entitlements: 1, accounts: 0 });
@@ -92,8 +159,10 @@ describe.each([
       plan: ended.plan,
       tenantId: 'tenant-1',
       usageReportingId: null,
-      snapshot: { updateTimeEpochMs: ended.snapshot!.updateTimeEpochMs, data: {} },
+      endedAtEpochMs: ended.endedAtEpochMs,
+      purgedAtEpochMs: NOW,
     });
+    expect(purged?.snapshot).toEqual(emptied(ended));
     expect(JSON.stringify(purged)).not.toContain('buyer@example.com');
     for (const kept of [live, recent]) {
       expect((await store.getEntitlement(kept))?.snapshot?.data).toEqual(GCP_ENTITLEMENT_DATA);
@@ -116,8 +185,8 @@ describe.each([
 
   it('purges the account once every purchase of it ended past the retention', async () => {
     const account = signedUp();
-    const first = purchase(account, { status: 'cancelled', updatedAtEpochMs: NOW - 40 * DAY_MS });
-    const second = purchase(account, { status: 'deleted', updatedAtEpochMs: NOW - 10 * DAY_MS });
+    const first = purchase(account, endedDaysAgo(40));
+    const second = purchase(account, endedDaysAgo(10, 'deleted'));
     await seed(store, account, [first, second]);
 
     expect(await purgeEndedPurchases(deps())).toEqual({ entitlements: 1, accounts: 0 });
@@ -129,8 +198,8 @@ describe.each([
       status: 'active',
       tenant: { tenantId: 'tenant-1' },
       personal: null,
-      snapshot: { data: {} },
     });
+    expect(stored?.snapshot).toEqual(emptied(account));
     expect(await store.getEvent('gcp', `purge:account:${account.id}:v1`)).toMatchObject({
       accountId: account.id,
       entitlementId: null,
@@ -141,15 +210,14 @@ describe.each([
   it('purges a deleted account and every purchase of it at once, whatever their status', async () => {
     const account = signedUp({ status: 'deleted', personal: null, snapshot: null });
     const live = purchase(account, { status: 'active' });
-    const ended = purchase(account, { status: 'cancelled', updatedAtEpochMs: NOW - DAY_MS });
+    const ended = purchase(account, endedDaysAgo(1));
     await seed(store, account, [live, ended]);
 
     expect(await purgeDeletedAccount(deps(), account)).toEqual({ entitlements: 2, accounts: 0 });
     for (const entitlement of [live, ended]) {
-      expect(await store.getEntitlement(entitlement)).toMatchObject({
-        usageReportingId: null,
-        snapshot: { data: {} },
-      });
+      const stored = await store.getEntitlement(entitlement);
+      expect(stored).toMatchObject({ usageReportingId: null, purgedAtEpochMs: NOW });
+      expect(stored?.snapshot).toEqual(emptied(entitlement));
       expect(await store.getEvent('gcp', `purge:entitlement:${entitlement.id}:v1`)).toMatchObject({
         reason: 'account_deleted',
       });
@@ -158,7 +226,7 @@ describe.each([
 
   it('decides again when a purchase changes while it is purged', async () => {
     const account = signedUp();
-    const ended = purchase(account, { status: 'cancelled', updatedAtEpochMs: NOW - 31 * DAY_MS });
+    const ended = purchase(account, endedDaysAgo(31));
     await seed(store, account, [ended]);
     // A reader that changes the purchase right after the run listed it: the purge loses the race.
     const racing: Store = {
@@ -174,11 +242,79 @@ describe.each([
     expect(await purgeEndedPurchases({ ...deps(), store: racing })).toMatchObject({
       entitlements: 1,
     });
-    expect(await store.getEntitlement(ended)).toMatchObject({
-      version: 3,
-      plan: 'basic',
-      snapshot: { data: {} },
+    const stored = await store.getEntitlement(ended);
+    expect(stored).toMatchObject({ version: 3, plan: 'basic', usageReportingId: null });
+    expect(stored?.snapshot).toEqual(emptied(ended));
+  });
+  it("keeps a deleted account's purchase purged when a later message reads it again", async () => {
+    const account = signedUp();
+    const live = purchase(account, { status: 'active' });
+    await seed(store, account, [live]);
+    await handle(accountDeleted(account.id), { account: GONE });
+    expect((await store.getEntitlement(live))?.snapshot).toEqual(emptied(live));
+
+    // Pub/Sub keeps no order: the purchase's cancellation comes after, and Google still has it.
+    now += 1_000;
+    const updateTimeEpochMs = NOW - DAY_MS;
+    const result = await handle(
+      entitlementMessage(live.id, 'ENTITLEMENT_CANCELLED', 'cancelled'),
+      cancelledRead(live, updateTimeEpochMs),
+    );
+
+    expect(result.vendorEvents).toEqual(['entitlement.cancelled']);
+    const stored = await store.getEntitlement(live);
+    expect(stored).toMatchObject({
+      status: 'cancelled',
+      endedAtEpochMs: now,
+      usageReportingId: null,
     });
+    expect(stored?.snapshot).toEqual({ updateTimeEpochMs, data: {} });
+  });
+
+  it('keeps a purchase its retention purged so when a later message reads it again', async () => {
+    const account = signedUp();
+    const ended = purchase(account, endedDaysAgo(31));
+    await seed(store, account, [ended]);
+    await purgeEndedPurchases(deps());
+
+    // Google answers with the resource the purchase was last seen as: the same update time.
+    now += 1_000;
+    const same = ended.snapshot!.updateTimeEpochMs;
+    const result = await handle(
+      entitlementMessage(ended.id, 'ENTITLEMENT_CANCELLED', 'cancelled'),
+      cancelledRead(ended, same),
+    );
+
+    expect(result.outcome).toBe('ignored');
+    const stored = await store.getEntitlement(ended);
+    expect(stored).toMatchObject({ usageReportingId: null, purgedAtEpochMs: NOW });
+    expect(stored?.snapshot).toEqual(emptied(ended));
+  });
+
+  it('purges the purchases of an account deleted before it was ever stored, and those seen later', async () => {
+    // The purchase's messages came; the account's never did (account notifications are optional).
+    const accountId = `acct-${randomUUID()}`;
+    const stored = purchase(signedUp({ id: accountId }), { status: 'active' });
+    await seed(store, null, [stored]);
+
+    const result = await handle(accountDeleted(accountId), { account: GONE });
+
+    expect(result.vendorEvents).toEqual(['account.deleted']);
+    expect(await store.getAccount({ cloud: 'gcp', id: accountId })).toMatchObject({
+      status: 'deleted',
+      tenant: null,
+      personal: null,
+    });
+    expect((await store.getEntitlement(stored))?.snapshot).toEqual(emptied(stored));
+    // Another purchase of the account, first seen after: recorded without its personal data.
+    const later = `ent-${randomUUID()}`;
+    await handle(
+      entitlementMessage(later, 'ENTITLEMENT_CANCELLED', 'cancelled'),
+      cancelledRead({ ...stored, id: later }, NOW),
+    );
+    const first = await store.getEntitlement({ cloud: 'gcp', id: later });
+    expect(first).toMatchObject({ status: 'cancelled', usageReportingId: null });
+    expect(first?.snapshot).toEqual({ updateTimeEpochMs: NOW, data: {} });
   });
 });
 

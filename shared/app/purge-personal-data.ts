@@ -92,10 +92,15 @@ const purgeAccount = (deps: WriteDeps, account: Account, reason: Reason) =>
 const ofAccount = (ref: AccountRef) =>
   ({ by: 'account', cloud: ref.cloud, accountId: ref.id }) as const;
 
+/** Not yet marked purged, or holding data again: what a deleted account's purchase must not be. */
+const dueAtAccountDeletion = (entitlement: Entitlement): boolean =>
+  entitlement.purgedAtEpochMs === null || entitlementHoldsPersonalData(entitlement);
+
 /**
  * Google requires a deleted account's data gone at once: the account's own was dropped in the
  * write that recorded the deletion; this purges every purchase of the account too, whatever
- * its status, and the account again should anything have come back since.
+ * its status, marking each purged so that later messages keep it so, and the account again
+ * should anything have come back since. Safe to repeat: what is done is not written again.
  */
 export const purgeDeletedAccount = async (
   deps: Omit<PurgePersonalDataDeps, 'retentionMs'>,
@@ -103,7 +108,9 @@ export const purgeDeletedAccount = async (
 ): Promise<PurgeResult> => {
   let entitlements = 0;
   for await (const entitlement of allEntitlements(deps.store, ofAccount(ref))) {
-    if (await purgeEntitlement(deps, entitlement, 'account_deleted')) entitlements += 1;
+    if (await purgeEntitlement(deps, entitlement, 'account_deleted', dueAtAccountDeletion)) {
+      entitlements += 1;
+    }
   }
   const account = await deps.store.getAccount(ref);
   const accountPurged = account !== null && (await purgeAccount(deps, account, 'account_deleted'));

@@ -121,6 +121,54 @@ describe('decideEntitlement', () => {
     expect(decideEntitlement(ref, null, GONE, options).next).toBeNull();
   });
 
+  it("records what a later read says of a deleted account's purchase, but not its personal data", () => {
+    const current = anEntitlement({ id: 'ent-1', usageReportingId: 'project_number:9' });
+    const read = observed({
+      status: 'cancelled',
+      usageReportingId: 'project_number:9',
+      snapshot: { updateTimeEpochMs: T0 + 1_000, data: { contactEmail: 'buyer@example.com' } },
+    });
+    const outcome = decideEntitlement(ref, current, read, { ...options, accountDeleted: true });
+    expect(outcome.next).toMatchObject({
+      status: 'cancelled',
+      endedAtEpochMs: options.nowEpochMs,
+      usageReportingId: null,
+      snapshot: { updateTimeEpochMs: T0 + 1_000, data: {} },
+      purgedAtEpochMs: options.nowEpochMs,
+    });
+    expect(outcome.vendorEvents).toEqual(['entitlement.cancelled']);
+    // First seen after its account was deleted: recorded without it from the start.
+    const created = decideEntitlement(ref, null, read, { ...options, accountDeleted: true });
+    expect(created.next).toMatchObject({
+      usageReportingId: null,
+      snapshot: { updateTimeEpochMs: T0 + 1_000, data: {} },
+      purgedAtEpochMs: options.nowEpochMs,
+    });
+  });
+
+  it('keeps a purged purchase purged, whatever a read of the same or a later time says', () => {
+    const purged = anEntitlement({
+      id: 'ent-1',
+      status: 'cancelled',
+      snapshot: { updateTimeEpochMs: T0 + 1_000, data: {} },
+      purgedAtEpochMs: T0 + 1_500,
+    });
+    const read = (updateTimeEpochMs: number) =>
+      observed({
+        status: 'cancelled',
+        usageReportingId: 'project_number:9',
+        snapshot: { updateTimeEpochMs, data: { contactEmail: 'buyer@example.com' } },
+      });
+    expect(decideEntitlement(ref, purged, read(T0 + 1_000), options).next).toBeNull();
+    const later = decideEntitlement(ref, purged, read(T0 + 2_000), options);
+    expect(later.next).toMatchObject({
+      usageReportingId: null,
+      snapshot: { updateTimeEpochMs: T0 + 2_000, data: {} },
+      purgedAtEpochMs: T0 + 1_500,
+    });
+    expect(later.vendorEvents).toEqual([]);
+  });
+
   it('ignores a state the table cannot reach', () => {
     const current = anEntitlement({
       id: 'ent-1',
@@ -157,6 +205,20 @@ describe('decideAccount', () => {
     const outcome = decideAccount(current, current, GONE, T0);
     expect(outcome.next).toMatchObject({ status: 'deleted', personal: null });
     expect(outcome.vendorEvents).toEqual(['account.deleted']);
+  });
+
+  it('records an account never stored as deleted, and tells the vendor', () => {
+    const outcome = decideAccount({ cloud: 'gcp', id: 'a' }, null, GONE, T0);
+    expect(outcome.next).toMatchObject({
+      id: 'a',
+      status: 'deleted',
+      tenant: null,
+      personal: null,
+      snapshot: null,
+      version: 0,
+    });
+    expect(outcome.vendorEvents).toEqual(['account.deleted']);
+    expect(decideAccount(outcome.next!, outcome.next, GONE, T0 + 1).next).toBeNull();
   });
 
   it('never lets the marketplace undo a verified signup', () => {

@@ -1,6 +1,6 @@
 import { LifecycleEvent, newEntitlement, pathBetween, transition } from './entitlement';
 import type { EntitlementChanges } from './entitlement';
-import { purgedAccount } from './personal-data';
+import { purgedAccount, withoutPersonalData } from './personal-data';
 import { AccountStatus, EventOutcome, OutboxStatus } from './model';
 import type {
   Account,
@@ -175,16 +175,24 @@ const eventsToward = (
 /**
  * Decides what an observed entitlement means for the stored one. Order-proof: an observation
  * older than the stored snapshot changes nothing, and a newer one is reached along the state
- * table whatever messages were lost in between.
+ * table whatever messages were lost in between. A purchase of a deleted account, and one
+ * already purged, is recorded without personal data: a later message (Pub/Sub keeps no order,
+ * and the marketplace may still answer for the purchase) moves its status and dates only.
  */
 export const decideEntitlement = (
   ref: { cloud: Cloud; id: string },
   current: Entitlement | null,
-  observed: ObservedEntitlement | Gone,
-  options: { nowEpochMs: number; hint: LifecycleEvent | null; tenantId: string | null },
+  reported: ObservedEntitlement | Gone,
+  options: {
+    nowEpochMs: number;
+    hint: LifecycleEvent | null;
+    tenantId: string | null;
+    /** The purchase's account is stored deleted; false when the account was not read. */
+    accountDeleted?: boolean;
+  },
 ): Outcome<Entitlement> => {
   const { nowEpochMs, hint } = options;
-  if (observed === GONE) {
+  if (reported === GONE) {
     if (current === null || current.status === 'deleted') return unchanged();
     return {
       next: transition(current, LifecycleEvent.deleted, nowEpochMs),
@@ -192,6 +200,13 @@ export const decideEntitlement = (
       stale: false,
     };
   }
+  // Taken without its personal data, and marked purged so that later messages, which may not
+  // read the account, keep it so too.
+  const keepsNoPersonalData =
+    options.accountDeleted === true || (current !== null && current.purgedAtEpochMs !== null);
+  const observed = keepsNoPersonalData ? withoutPersonalData(reported) : reported;
+  const marked = (next: Entitlement): Entitlement =>
+    keepsNoPersonalData ? { ...next, purgedAtEpochMs: next.purgedAtEpochMs ?? nowEpochMs } : next;
   if (current === null) {
     const created = newEntitlement(
       ref,
@@ -208,7 +223,7 @@ export const decideEntitlement = (
     const path = pathBetween('pending_approval', observed.status) ?? [];
     const first = vendorEventOfNewStatus(observed.status);
     return {
-      next: created,
+      next: marked(created),
       vendorEvents: [...(first ? [first] : []), ...path.map((event) => VENDOR_EVENT_OF[event])],
       stale: false,
     };
@@ -224,11 +239,31 @@ export const decideEntitlement = (
   const snapshotMoved = !sameJson(current.snapshot, observed.snapshot);
   if (events.length === 0 && !snapshotMoved) return unchanged();
   return {
-    next: events.length === 0 ? { ...current, ...changes, updatedAtEpochMs: nowEpochMs } : next,
+    next: marked(
+      events.length === 0 ? { ...current, ...changes, updatedAtEpochMs: nowEpochMs } : next,
+    ),
     vendorEvents: events.map((event) => VENDOR_EVENT_OF[event]),
     stale: false,
   };
 };
+
+/** An account as first recorded: waiting for its buyer's signup, with no tenant. */
+const newAccount = (
+  ref: { cloud: Cloud; id: string },
+  snapshot: MarketplaceSnapshot | null,
+  nowEpochMs: number,
+): Account => ({
+  cloud: ref.cloud,
+  id: ref.id,
+  status: AccountStatus.pendingSignup,
+  tenant: null,
+  signedUpAtEpochMs: null,
+  personal: null,
+  snapshot,
+  version: 0,
+  createdAtEpochMs: nowEpochMs,
+  updatedAtEpochMs: nowEpochMs,
+});
 
 /** Decides what an observed account means for the stored one. */
 export const decideAccount = (
@@ -238,29 +273,23 @@ export const decideAccount = (
   nowEpochMs: number,
 ): Outcome<Account> => {
   if (observed === GONE) {
-    if (current === null || current.status === AccountStatus.deleted) return unchanged();
+    if (current?.status === AccountStatus.deleted) return unchanged();
     // Google requires the buyer's data deleted at once: what identifies a person and the raw
-    // account go; the ids and dates stay as an anonymised audit.
+    // account go; the ids and dates stay as an anonymised audit. An account never stored is
+    // recorded deleted too, so that its purchases (stored, or first seen later) keep nothing;
+    // the vendor hears of it either way, having heard of its purchases perhaps.
     return {
-      next: { ...purgedAccount(current, nowEpochMs), status: AccountStatus.deleted },
+      next: {
+        ...purgedAccount(current ?? newAccount(ref, null, nowEpochMs), nowEpochMs),
+        status: AccountStatus.deleted,
+      },
       vendorEvents: [VendorEventType.accountDeleted],
       stale: false,
     };
   }
   if (current === null) {
     return {
-      next: {
-        cloud: ref.cloud,
-        id: ref.id,
-        status: observed.status,
-        tenant: null,
-        signedUpAtEpochMs: null,
-        personal: null,
-        snapshot: observed.snapshot,
-        version: 0,
-        createdAtEpochMs: nowEpochMs,
-        updatedAtEpochMs: nowEpochMs,
-      },
+      next: { ...newAccount(ref, observed.snapshot, nowEpochMs), status: observed.status },
       vendorEvents: [],
       stale: false,
     };
@@ -380,6 +409,7 @@ export const decideEvent = (
           nowEpochMs,
           hint: command.hint,
           tenantId,
+          accountDeleted: account?.status === AccountStatus.deleted,
         })
       : unchanged<Entitlement>();
 

@@ -208,6 +208,7 @@ export const newEntitlement = (
   snapshot: null,
   ...fields,
   endedAtEpochMs: endedAt(fields.status, null, nowEpochMs),
+  purgedAtEpochMs: null,
   version: 0,
   createdAtEpochMs: nowEpochMs,
   updatedAtEpochMs: nowEpochMs,

@@ -105,6 +105,11 @@ export interface Entitlement extends EntitlementRef {
    * whatever writes follow (a relink, a refreshed snapshot).
    */
   readonly endedAtEpochMs: number | null;
+  /**
+   * When its personal data was first purged (its retention ran out, or its account was
+   * deleted), `null` while it keeps it: what later messages say is recorded without it.
+   */
+  readonly purgedAtEpochMs: number | null;
   readonly version: number;
   readonly createdAtEpochMs: number;
   readonly updatedAtEpochMs: number;

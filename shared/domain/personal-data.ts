@@ -10,11 +10,21 @@ import { EventOutcome } from './model';
  */
 
 /** The raw resource emptied; its update time stays so that an older message still loses. */
-const emptied = (snapshot: MarketplaceSnapshot | null): MarketplaceSnapshot | null =>
-  snapshot && { updateTimeEpochMs: snapshot.updateTimeEpochMs, data: {} };
+const emptied = <S extends MarketplaceSnapshot | null>(snapshot: S): S =>
+  (snapshot && { updateTimeEpochMs: snapshot.updateTimeEpochMs, data: {} }) as S;
 
 const hasContent = (snapshot: MarketplaceSnapshot | null): boolean =>
   snapshot !== null && Object.keys(snapshot.data).length > 0;
+
+/**
+ * A purchase's record, or what a marketplace read says of it, without its personal data: the
+ * raw resource emptied (its update time kept) and no consumer id.
+ */
+export const withoutPersonalData = <
+  T extends { readonly snapshot: MarketplaceSnapshot | null; readonly usageReportingId?: unknown },
+>(
+  purchase: T,
+): T => ({ ...purchase, snapshot: emptied(purchase.snapshot), usageReportingId: null });
 
 export const entitlementHoldsPersonalData = (entitlement: Entitlement): boolean =>
   hasContent(entitlement.snapshot) || entitlement.usageReportingId !== null;
@@ -22,10 +32,13 @@ export const entitlementHoldsPersonalData = (entitlement: Entitlement): boolean 
 export const accountHoldsPersonalData = (account: Account): boolean =>
   account.personal !== null || hasContent(account.snapshot);
 
+/**
+ * The purchase without its personal data, marked purged for good: later messages move its
+ * status and dates, never its personal data back.
+ */
 export const purgedEntitlement = (entitlement: Entitlement, nowEpochMs: number): Entitlement => ({
-  ...entitlement,
-  snapshot: emptied(entitlement.snapshot),
-  usageReportingId: null,
+  ...withoutPersonalData(entitlement),
+  purgedAtEpochMs: entitlement.purgedAtEpochMs ?? nowEpochMs,
   updatedAtEpochMs: nowEpochMs,
 });
 

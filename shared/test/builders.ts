@@ -41,6 +41,7 @@ export const anEntitlement = (overrides: Partial<Entitlement> = {}): Entitlement
   tenantId: null,
   snapshot: { updateTimeEpochMs: T0, data: { state: 'ENTITLEMENT_ACTIVE' } },
   endedAtEpochMs: null,
+  purgedAtEpochMs: null,
   version: 0,
   createdAtEpochMs: T0,
   updatedAtEpochMs: T0,

@@ -151,6 +151,7 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
           tenantId: 'tenant-9',
           status: 'cancelled',
           endedAtEpochMs: T0 + 5 * HOUR_MS,
+          purgedAtEpochMs: T0 + 6 * HOUR_MS,
         });
         const stored = await store.putEntitlement(entitlement, 0);
         expect(await store.getEntitlement(entitlement)).toEqual(stored);

@@ -231,9 +231,16 @@ export const entitlementToItem = (entitlement: Entitlement): Item =>
     [INDEXES.lists.sk]: `ENT#${entitlement.cloud}#${entitlement.id}`,
   });
 
-/** Items written before `endedAtEpochMs` existed read as live: the field is `null`. */
+/**
+ * Items written before `endedAtEpochMs` and `purgedAtEpochMs` existed read as live and not
+ * purged: the fields are `null`.
+ */
 export const entitlementFromItem = (item: Item): Entitlement =>
-  ({ endedAtEpochMs: null, ...withoutAdapterAttributes(item) }) as unknown as Entitlement;
+  ({
+    endedAtEpochMs: null,
+    purgedAtEpochMs: null,
+    ...withoutAdapterAttributes(item),
+  }) as unknown as Entitlement;
 
 /** The expiry lives once, in the TTL attribute, and becomes the domain field again on read. */
 export const eventToItem = (event: EventRecord): Item => {
