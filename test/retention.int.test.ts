@@ -5,6 +5,7 @@ import { handleMarketplaceEvent } from '../shared/app/handle-marketplace-event';
 import { purgeDeletedAccount, purgeEndedPurchases } from '../shared/app/purge-personal-data';
 import { GONE } from '../shared/domain/decision';
 import type { MarketplaceEventCommand, Observation } from '../shared/domain/decision';
+import { StoreUnavailableError } from '../shared/domain/errors';
 import { anAccount, anEntitlement } from '../shared/test/builders';
 import type { StoreUnderTest } from '../shared/test/store-contract';
 import { scheduledEvent } from './support/aws-usage';
@@ -137,6 +138,22 @@ describe.each([
       snapshot: { updateTimeEpochMs, data: GCP_ENTITLEMENT_DATA },
     },
   });
+  /** The store, failing once with an engine outage on the first write `fails` picks. */
+  const failingOnce = (fails: (decision: Parameters<Store['applyDecision']>[0]) => boolean) => {
+    let failed = false;
+    const failing: Store = {
+      ...store,
+      applyDecision: async (decision) => {
+        if (!failed && fails(decision)) {
+          failed = true;
+          throw new StoreUnavailableError('the engine did not answer');
+        }
+        return store.applyDecision(decision);
+      },
+    };
+    return failing;
+  };
+
   beforeEach(async () => {
     underTest = await open();
     store = underTest.store;
@@ -246,6 +263,30 @@ describe.each([
     expect(stored).toMatchObject({ version: 3, plan: 'basic', usageReportingId: null });
     expect(stored?.snapshot).toEqual(emptied(ended));
   });
+  it('finishes a purge the deletion of the account left undone, when Google delivers again', async () => {
+    const account = signedUp();
+    const live = purchase(account, { status: 'active' });
+    await seed(store, account, [live]);
+    const failing = failingOnce((decision) => decision.event.type === 'PERSONAL_DATA_PURGED');
+    const command = accountDeleted(account.id);
+
+    await expect(handle(command, { account: GONE }, failing)).rejects.toThrow(
+      StoreUnavailableError,
+    );
+    expect((await store.getAccount(account))?.status).toBe('deleted');
+    expect((await store.getEntitlement(live))?.snapshot?.data).toEqual(GCP_ENTITLEMENT_DATA);
+    // Answered 503, so Pub/Sub delivers the message again: recorded already.
+    expect((await handle(command, { account: GONE })).outcome).toBe('duplicate');
+
+    const stored = await store.getEntitlement(live);
+    expect(stored).toMatchObject({
+      status: 'active',
+      usageReportingId: null,
+      purgedAtEpochMs: NOW,
+    });
+    expect(stored?.snapshot).toEqual(emptied(live));
+  });
+
   it("keeps a deleted account's purchase purged when a later message reads it again", async () => {
     const account = signedUp();
     const live = purchase(account, { status: 'active' });

@@ -1,5 +1,6 @@
 import { GONE, decideEvent } from '../domain/decision';
 import type { Decision, MarketplaceEventCommand, Observation } from '../domain/decision';
+import { AccountStatus } from '../domain/model';
 import type { Account } from '../domain/model';
 import type { LifecycleEvent } from '../domain/entitlement';
 import { ConcurrencyConflictError } from '../domain/errors';
@@ -12,7 +13,6 @@ import { answerMarketplace } from './answer-marketplace';
 import type { AnswerMarketplaceDeps } from './answer-marketplace';
 import { setEntitlementTenant } from './link-account-entitlements';
 import { purgeDeletedAccount } from './purge-personal-data';
-import { VendorEventType } from '../domain/vendor-events';
 
 export interface HandleMarketplaceEventDeps {
   readonly store: Store;
@@ -45,7 +45,8 @@ export type { LifecycleEvent, MarketplaceEventCommand };
  * 5. when the write loses a race, go back to 1 with what is stored now;
  * 6. when the purchase is new, give it the account's tenant as it is after the write (a signup,
  *    link or unlink may have committed meanwhile);
- *    when the account was deleted, purge its purchases' personal data.
+ *    when the account is stored deleted, purge its purchases' personal data (and finish a purge
+ *    an earlier delivery left undone: a recorded message does that too).
  *
  * @throws ConcurrencyConflictError (retryable) when every attempt lost its race.
  * @throws MarketplaceApiError from the re-read; retryable when the marketplace may recover.
@@ -61,6 +62,7 @@ export const handleMarketplaceEvent = async (
     const context = await deps.store.loadEventContext(command);
     if (context.eventRecorded) {
       logger.info('duplicate event ignored', { type: command.type });
+      await purgeIfAccountDeleted(deps, context.account);
       return { outcome: 'duplicate', vendorEvents: [], attempts: attempt };
     }
     seen ??= await observeAndAnswer(deps, command, context);
@@ -72,10 +74,9 @@ export const handleMarketplaceEvent = async (
     });
     try {
       const written = await deps.store.applyDecision(decision);
-      if (written === 'applied') {
-        await followAccountChangedMeanwhile(deps, decision);
-        await purgeIfAccountDeleted(deps, decision);
-      }
+      if (written === 'applied') await followAccountChangedMeanwhile(deps, decision);
+      const account = written === 'applied' ? decision.account?.next : undefined;
+      await purgeIfAccountDeleted(deps, account ?? context.account);
       const vendorEvents = written === 'applied' ? decision.outbox.map((m) => m.type) : [];
       const outcome = written === 'applied' ? decision.event.outcome : 'duplicate';
       logger.info('event handled', { type: command.type, outcome, vendorEvents, attempt });
@@ -147,13 +148,16 @@ const followAccountChangedMeanwhile = async (
   }
 };
 
-/** Google requires a deleted account's data gone at once, its purchases' included. */
+/**
+ * Google requires a deleted account's data gone at once, its purchases' included. The write that
+ * records the deletion comes first: a purge that fails after it makes the message fail, and its
+ * redelivery, recorded already, finishes the purge here (only what still holds data is written).
+ */
 const purgeIfAccountDeleted = async (
   deps: HandleMarketplaceEventDeps,
-  decision: Decision,
+  account: Account | null,
 ): Promise<void> => {
-  const deleted = decision.account?.next;
-  if (!deleted || !decision.outbox.some((m) => m.type === VendorEventType.accountDeleted)) return;
+  if (account?.status !== AccountStatus.deleted) return;
   await purgeDeletedAccount(
     {
       store: deps.store,
@@ -161,6 +165,6 @@ const purgeIfAccountDeleted = async (
       logger: deps.logger,
       auditTtlSeconds: deps.eventTtlSeconds,
     },
-    deleted,
+    account,
   );
 };
