@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createJsonLogger } from '../shared';
 import type { Account, Entitlement, Store } from '../shared';
 import { handleMarketplaceEvent } from '../shared/app/handle-marketplace-event';
+import { unlinkTenantAccount } from '../shared/app/link-tenant-account';
 import { purgeDeletedAccount, purgeEndedPurchases } from '../shared/app/purge-personal-data';
 import { GONE } from '../shared/domain/decision';
 import type { MarketplaceEventCommand, Observation } from '../shared/domain/decision';
@@ -263,6 +264,42 @@ describe.each([
     expect(stored).toMatchObject({ version: 3, plan: 'basic', usageReportingId: null });
     expect(stored?.snapshot).toEqual(emptied(ended));
   });
+  it('counts the retention from when a purchase ended, whatever was written to it since', async () => {
+    const account = signedUp();
+    const ended = purchase(account, endedDaysAgo(31));
+    await seed(store, account, [ended]);
+    // An admin unlinks the account today: its purchase is written now.
+    await unlinkTenantAccount(
+      { store, clock: { now: () => now }, eventTtlSeconds: 3_600, newId: randomUUID },
+      { tenantId: 'tenant-1', account, actor: 'ops' },
+    );
+    expect((await store.getEntitlement(ended))?.updatedAtEpochMs).toBe(NOW);
+    // One that ended before purchases kept when: counted from its last write instead.
+    const other = signedUp();
+    const older = purchase(other, { status: 'cancelled', updatedAtEpochMs: NOW - 31 * DAY_MS });
+    await seed(store, other, [older]);
+
+    expect(await purgeEndedPurchases(deps())).toEqual({ entitlements: 2, accounts: 2 });
+    expect((await store.getEntitlement(ended))?.snapshot).toEqual(emptied(ended));
+    expect((await store.getEntitlement(older))?.snapshot).toEqual(emptied(older));
+  });
+
+  it('finishes in the next run the account a failed run left', async () => {
+    const account = signedUp();
+    const ended = purchase(account, endedDaysAgo(31));
+    await seed(store, account, [ended]);
+    const failing = failingOnce((decision) => decision.account !== null);
+
+    await expect(purgeEndedPurchases({ ...deps(), store: failing })).rejects.toThrow(
+      StoreUnavailableError,
+    );
+    now += DAY_MS;
+    expect(await purgeEndedPurchases(deps())).toEqual({ entitlements: 1, accounts: 1 });
+
+    expect((await store.getAccount(account))?.personal).toBeNull();
+    expect((await store.getEntitlement(ended))?.snapshot).toEqual(emptied(ended));
+  });
+
   it('finishes a purge the deletion of the account left undone, when Google delivers again', async () => {
     const account = signedUp();
     const live = purchase(account, { status: 'active' });
@@ -285,6 +322,22 @@ describe.each([
       purgedAtEpochMs: NOW,
     });
     expect(stored?.snapshot).toEqual(emptied(live));
+  });
+
+  it('purges every purchase of a deleted account it comes across, whatever its status', async () => {
+    // Google's deletion was recorded, its purge never finished, and the messages gave up.
+    const account = signedUp({ status: 'deleted', personal: null, snapshot: null });
+    const live = purchase(account, { status: 'active' });
+    const recent = purchase(account, endedDaysAgo(1));
+    await seed(store, account, [live, recent]);
+
+    expect(await purgeEndedPurchases(deps())).toEqual({ entitlements: 2, accounts: 0 });
+    for (const entitlement of [live, recent]) {
+      expect((await store.getEntitlement(entitlement))?.snapshot).toEqual(emptied(entitlement));
+      expect(await store.getEvent('gcp', `purge:entitlement:${entitlement.id}:v1`)).toMatchObject({
+        reason: 'account_deleted',
+      });
+    }
   });
 
   it("keeps a deleted account's purchase purged when a later message reads it again", async () => {

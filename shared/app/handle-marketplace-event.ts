@@ -151,7 +151,7 @@ const followAccountChangedMeanwhile = async (
 /**
  * Google requires a deleted account's data gone at once, its purchases' included. The write that
  * records the deletion comes first: a purge that fails after it makes the message fail, and its
- * redelivery, recorded already, finishes the purge here (only what still holds data is written).
+ * redelivery, recorded already, finishes the purge here (what is purged is not written again).
  */
 const purgeIfAccountDeleted = async (
   deps: HandleMarketplaceEventDeps,

@@ -2,7 +2,7 @@ import type { Decision } from '../domain/decision';
 import { ConcurrencyConflictError } from '../domain/errors';
 import type { Account, AccountRef, Entitlement } from '../domain/model';
 import { hasEnded } from '../domain/entitlement';
-import { EntitlementStatus } from '../domain/model';
+import { AccountStatus, EntitlementStatus } from '../domain/model';
 import {
   accountHoldsPersonalData,
   entitlementHoldsPersonalData,
@@ -118,55 +118,81 @@ export const purgeDeletedAccount = async (
   return { entitlements, accounts: accountPurged ? 1 : 0 };
 };
 
+/** When an ended purchase's retention started; rows written before that was kept: last write. */
+const endedAtOf = (entitlement: Entitlement): number =>
+  entitlement.endedAtEpochMs ?? entitlement.updatedAtEpochMs;
+
 /**
- * The retention run: purchases that ended (cancelled or deleted) longer than the retention ago
- * lose their personal data, and so does an account once every purchase of it has. Each purge
- * leaves an anonymised audit record. Safe to run again at any time: a purged record has
- * nothing left to purge.
+ * The retention run: purchases that ended (cancelled or deleted) longer than the retention ago,
+ * counted from when they ended, lose their personal data, and so does an account once every
+ * purchase of it has ended that long ago. Each purge leaves an anonymised audit record.
  *
- * It reads every ended purchase each run; a connector's ended purchases number in the
- * thousands, not millions, so that stays cheap and needs no second list to keep in step.
+ * Its candidates are the ended purchases that still hold personal data, read from the listing
+ * by status (a connector's ended purchases number in the thousands, not millions, so that stays
+ * cheap and needs no second list to keep in step), and their accounts, read once each. An
+ * account found deleted has every purchase purged at once, whatever its status: a purge after
+ * Google's deletion that did not finish. An account is purged before its purchases, so a run
+ * that fails in between leaves them holding data and the next run comes back to it. Safe to
+ * run again at any time: a purged record has nothing left to purge.
  */
 export const purgeEndedPurchases = async (deps: PurgePersonalDataDeps): Promise<PurgeResult> => {
   const endedBefore = deps.clock.now() - deps.retentionMs;
+  const pastRetention = (entitlement: Entitlement) => endedAtOf(entitlement) <= endedBefore;
   const isDue = (entitlement: Entitlement) =>
     hasEnded(entitlement.status) &&
-    entitlement.updatedAtEpochMs <= endedBefore &&
+    pastRetention(entitlement) &&
     entitlementHoldsPersonalData(entitlement);
-  let entitlements = 0;
-  const accounts = new Map<string, AccountRef>();
+
+  const holding = new Map<string, { ref: AccountRef; ended: Entitlement[] }>();
   for (const status of [EntitlementStatus.cancelled, EntitlementStatus.deleted]) {
     for await (const entitlement of allEntitlements(deps.store, { by: 'status', status })) {
-      if (entitlement.updatedAtEpochMs > endedBefore) continue;
-      accounts.set(`${entitlement.cloud}:${entitlement.accountId}`, {
-        cloud: entitlement.cloud,
-        id: entitlement.accountId,
-      });
-      if (await purgeEntitlement(deps, entitlement, 'retention', isDue)) entitlements += 1;
+      if (!entitlementHoldsPersonalData(entitlement)) continue;
+      const key = `${entitlement.cloud}:${entitlement.accountId}`;
+      const candidates = holding.get(key) ?? {
+        ref: { cloud: entitlement.cloud, id: entitlement.accountId },
+        ended: [],
+      };
+      candidates.ended.push(entitlement);
+      holding.set(key, candidates);
     }
   }
 
-  let accountsPurged = 0;
-  for (const ref of accounts.values()) {
-    if (await purgeAccountIfAllEnded(deps, ref, endedBefore)) accountsPurged += 1;
+  const purged = { entitlements: 0, accounts: 0 };
+  for (const { ref, ended } of holding.values()) {
+    const account = await deps.store.getAccount(ref);
+    if (account?.status === AccountStatus.deleted) {
+      const result = await purgeDeletedAccount(deps, ref);
+      purged.entitlements += result.entitlements;
+      purged.accounts += result.accounts;
+      continue;
+    }
+    const due = ended.filter(pastRetention);
+    if (due.length === 0) continue;
+    if (account && (await purgeAccountIfAllEnded(deps, account, pastRetention))) {
+      purged.accounts += 1;
+    }
+    for (const entitlement of due) {
+      if (await purgeEntitlement(deps, entitlement, 'retention', isDue)) purged.entitlements += 1;
+    }
   }
-  deps.logger.info('retention run', { entitlements, accounts: accountsPurged });
-  return { entitlements, accounts: accountsPurged };
+  deps.logger.info('retention run', purged);
+  return purged;
 };
 
-/** An account keeps its personal data while any purchase of it is live or still retained. */
+/**
+ * An account keeps its personal data while any purchase of it is live or still retained; one
+ * that no longer holds any was purged already (its retention or its account's deletion).
+ */
 const purgeAccountIfAllEnded = async (
   deps: PurgePersonalDataDeps,
-  ref: AccountRef,
-  endedBefore: number,
+  account: Account,
+  pastRetention: (entitlement: Entitlement) => boolean,
 ): Promise<boolean> => {
-  const account = await deps.store.getAccount(ref);
-  if (account === null || !accountHoldsPersonalData(account)) return false;
-  for await (const entitlement of allEntitlements(deps.store, ofAccount(ref))) {
-    // A purged purchase was written by its purge, so its last change says nothing of its end.
+  if (!accountHoldsPersonalData(account)) return false;
+  for await (const entitlement of allEntitlements(deps.store, ofAccount(account))) {
     const ended =
       hasEnded(entitlement.status) &&
-      (!entitlementHoldsPersonalData(entitlement) || entitlement.updatedAtEpochMs <= endedBefore);
+      (pastRetention(entitlement) || !entitlementHoldsPersonalData(entitlement));
     if (!ended) return false;
   }
   return purgeAccount(deps, account, 'retention');
