@@ -10,6 +10,7 @@ import { StoreUnavailableError } from '../shared/domain/errors';
 import { anAccount, anEntitlement } from '../shared/test/builders';
 import type { StoreUnderTest } from '../shared/test/store-contract';
 import { scheduledEvent } from './support/aws-usage';
+import { signUpAndSettle, startGcpStack } from './support/gcp-stack';
 import {
   SCHEDULER_SERVICE_ACCOUNT,
   loadAwsScheduledHandler,
@@ -414,6 +415,45 @@ describe.each([
 
 describe('the retention functions, as their schedules call them', () => {
   const old = Date.now() - 31 * DAY_MS;
+
+  it('Google: purges what a buyer left through the real flows, once the retention has passed', async () => {
+    // Bought, signed up for and cancelled on the simulator, through the Google functions.
+    const stack = await startGcpStack();
+    let fn: Awaited<ReturnType<typeof startGcpScheduledFunction>> | undefined;
+    try {
+      const bought = await stack.sim.gcp.purchase({ plan: 'pro' });
+      await signUpAndSettle(stack, bought.signupToken);
+      await stack.sim.gcp.buyerAction(bought.entitlementId, 'cancel', { immediate: true });
+      const ref = { cloud: 'gcp', id: bought.entitlementId } as const;
+      const accountRef = { cloud: 'gcp', id: bought.accountId } as const;
+      const cancelled = await stack.store.getEntitlement(ref);
+      const account = await stack.store.getAccount(accountRef);
+      expect(cancelled).toMatchObject({ status: 'cancelled', endedAtEpochMs: expect.any(Number) });
+      expect(cancelled?.snapshot?.data).toMatchObject({ name: expect.any(String) });
+      expect(account?.personal).not.toBeNull();
+
+      // The daily run on the same project, with no retention to wait for.
+      fn = await startGcpScheduledFunction('functions/vendor/gcp-retention', 'gcpRetention', {
+        FIRESTORE_PROJECT_ID: process.env.FIRESTORE_PROJECT_ID!,
+        PERSONAL_DATA_RETENTION_DAYS: '0',
+      });
+      const run = await fn.call(SCHEDULER_SERVICE_ACCOUNT);
+      expect([run.status, await run.json()]).toEqual([200, { entitlements: 1, accounts: 1 }]);
+
+      const purged = await stack.store.getEntitlement(ref);
+      expect(purged).toMatchObject({ status: 'cancelled', plan: 'pro', usageReportingId: null });
+      expect(purged?.snapshot).toEqual(emptied(cancelled!));
+      const purgedAccount = await stack.store.getAccount(accountRef);
+      expect(purgedAccount).toMatchObject({ status: 'active', personal: null });
+      expect(purgedAccount?.snapshot).toEqual(emptied(account!));
+      expect(JSON.stringify([purged, purgedAccount])).not.toContain(
+        account!.personal!.userIdentity!,
+      );
+    } finally {
+      await fn?.stop();
+      await stack.stop();
+    }
+  });
 
   it('AWS: an EventBridge scheduled event purges ended purchases in DynamoDB', async () => {
     const table = await freshDynamoDbTable();
