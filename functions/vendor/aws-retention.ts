@@ -1,5 +1,6 @@
 // EventBridge schedule (daily) --> purgeEndedPurchases --> DynamoDB: personal data of purchases
-// ended longer than PERSONAL_DATA_RETENTION_DAYS ago is purged, an anonymised audit stays.
+// ended longer than PERSONAL_DATA_RETENTION_DAYS ago (counted from their end), and of every
+// purchase of a deleted account it comes across, is purged; an anonymised audit stays.
 import type { ScheduledEvent } from 'aws-lambda';
 import {
   createJsonLogger,

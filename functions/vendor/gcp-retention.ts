@@ -1,5 +1,6 @@
 // Cloud Scheduler, daily (OIDC) --> purgeEndedPurchases --> Firestore: personal data of purchases
-// ended longer than PERSONAL_DATA_RETENTION_DAYS ago is purged, an anonymised audit stays.
+// ended longer than PERSONAL_DATA_RETENTION_DAYS ago (counted from their end), and of every
+// purchase of a deleted account it comes across, is purged; an anonymised audit stays.
 import * as functions from '@google-cloud/functions-framework';
 import {
   createJsonLogger,
