@@ -77,6 +77,18 @@ describe('webhook signatures', () => {
     expect(verify(`${header},v2=${'b'.repeat(64)}`)).toEqual({ timestampSeconds: T });
   });
 
+  it.each([
+    ['not a number', Number.NaN],
+    ['negative', -1],
+    ['endless', Number.POSITIVE_INFINITY],
+  ])('refuses a tolerance that is %s rather than skip the timestamp check', (_case, tolerance) => {
+    // E.g. `Number(process.env.WEBHOOK_TOLERANCE)` with the variable unset, on a year-old webhook.
+    const header = signWebhook({ secrets: [NEW], body: BODY, timestampSeconds: T });
+    expect(() =>
+      verify(header, { nowEpochMs: NOW_MS + 365 * 86_400_000, toleranceSeconds: tolerance }),
+    ).toThrow(ValidationError);
+  });
+
   it('needs secrets long enough to be secrets, on both sides', () => {
     expect(() => signWebhook({ secrets: ['short'], body: BODY, timestampSeconds: T })).toThrow(
       ValidationError,

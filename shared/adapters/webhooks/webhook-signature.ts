@@ -71,6 +71,8 @@ const parseHeader = (header: string): { timestampSeconds: number; signatures: Bu
  *
  * @returns the timestamp the sender signed.
  * @throws UnauthorizedError with a reason safe to log when the webhook must be refused.
+ * @throws ValidationError when the secrets are too short or the tolerance is not a finite
+ * number of seconds, 0 or more.
  */
 export const verifyWebhookSignature = (input: {
   readonly header: string | null | undefined;
@@ -80,9 +82,16 @@ export const verifyWebhookSignature = (input: {
   readonly toleranceSeconds?: number;
 }): { readonly timestampSeconds: number } => {
   assertSecrets(input.secrets);
+  const tolerance = input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  // NaN would switch the timestamp check off (no difference is greater than NaN) and Infinity
+  // would make it meaningless: a tolerance read from a missing setting must fail, not pass.
+  if (!Number.isFinite(tolerance) || tolerance < 0) {
+    throw new ValidationError('toleranceSeconds must be a finite number of seconds, 0 or more', {
+      path: 'toleranceSeconds',
+    });
+  }
   if (!input.header) throw new UnauthorizedError(`no ${SIGNATURE_HEADER} header`);
   const { timestampSeconds, signatures } = parseHeader(input.header);
-  const tolerance = input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   if (Math.abs(input.nowEpochMs / 1000 - timestampSeconds) > tolerance) {
     throw new UnauthorizedError('signature timestamp is outside the tolerance');
   }
