@@ -462,7 +462,7 @@ describe.each(['aws', 'gcp'] as const)('the vendor API on %s', (platform: Platfo
 
     it('lists the events of a range, oldest first, a page at a time, as webhooks carry them', async () => {
       const { range, messages } = await seedLog(5);
-      await store.ackOutbox(messages[0]!.id);
+      await store.ackOutbox(messages[0]!);
       const items: Array<Record<string, unknown>> = [];
       let cursor: string | null = null;
       let pages = 0;
@@ -509,7 +509,7 @@ describe.each(['aws', 'gcp'] as const)('the vendor API on %s', (platform: Platfo
         error: 'HTTP 503',
         expiresAtEpochSeconds: Math.floor(T0 / 1000) + 86_400,
       });
-      await store.retryOutboxAt(message!.id, T0 + MINUTE_MS, 'HTTP 503');
+      await store.retryOutboxAt(message!, T0 + MINUTE_MS, 'HTTP 503');
       const answer = await call({ route: '/v1/events/{id}', params: { id: message!.id } });
       expect(answer.status).toBe(200);
       expect(answer.json).toMatchObject({
@@ -538,7 +538,7 @@ describe.each(['aws', 'gcp'] as const)('the vendor API on %s', (platform: Platfo
     it('replays one event: it goes back to pending, due now, with no attempts', async () => {
       const { messages } = await seedLog(1);
       const id = messages[0]!.id;
-      await store.failOutbox(id, 'HTTP 500', ['endpoint-1']);
+      await store.failOutbox(messages[0]!, 'HTTP 500', ['endpoint-1']);
       const before = Date.now();
       const answer = await admin({
         method: 'POST',
@@ -565,7 +565,7 @@ describe.each(['aws', 'gcp'] as const)('the vendor API on %s', (platform: Platfo
 
     it('replays a range a bounded number at a time, saying how many and where to go on', async () => {
       const { range, messages } = await seedLog(5);
-      for (const message of messages) await store.ackOutbox(message.id);
+      for (const message of messages) await store.ackOutbox(message);
       const body = { from: iso(range.fromEpochMs), to: iso(range.toEpochMs), limit: 2 };
       const counts: number[] = [];
       let cursor: string | null = null;

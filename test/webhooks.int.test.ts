@@ -433,6 +433,35 @@ describe.each([
     expect((await stored(failed!)).status).toBe('delivered');
   });
 
+  it('delivers an event replayed while an attempt is in flight, whatever that attempt reports', async () => {
+    const app = await receiver();
+    const [event] = await write(eventOf('ent-replay-in-flight'));
+    // Near the end of the horizon the app refuses the event, and while it handles the POST the
+    // vendor replays it (as `POST /v1/events/{id}/replay` does); the replay is answered 200.
+    now = T0 + HOUR_MS - 10 * SECOND_MS;
+    let replayed: Promise<unknown> | undefined;
+    app.answer(() => {
+      if (replayed) return { status: 200 };
+      replayed = store.replayOutbox(event!.id, now);
+      return { status: 500 };
+    });
+    // The replay lands before the attempt reports back, which then gives the event up.
+    const slowToReport: Store = {
+      ...store,
+      recordDeliveryAttempt: async (attempt) => {
+        await replayed;
+        return store.recordDeliveryAttempt(attempt);
+      },
+    };
+    const deps = depsFor([app], { store: slowToReport, retryHorizonMs: HOUR_MS });
+
+    await deliverWebhooks(deps);
+    await deliverWebhooks(deps);
+
+    expect(app.received.map((r) => r.answer)).toEqual([{ status: 500 }, { status: 200 }]);
+    expect(await stored(event!)).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
   it('replays a time range: the events listed by time are delivered again, the rest not', async () => {
     const app = await receiver();
     const events = await write(

@@ -148,7 +148,7 @@ const deliverMessage = async (
   const { store } = deps;
   const owed = deps.endpoints.filter((endpoint) => !message.deliveredTo.includes(endpoint.id));
   if (owed.length === 0) {
-    await store.ackOutbox(message.id);
+    await store.ackOutbox(message);
     return 'delivered';
   }
   const blockers = await blockersOf(store, message, owed);
@@ -178,7 +178,7 @@ const deliverMessage = async (
     });
   }
   if (failures.length === 0 && blockers.size === 0) {
-    await store.ackOutbox(message.id);
+    await store.ackOutbox(message);
     return 'delivered';
   }
 
@@ -195,7 +195,7 @@ const deliverMessage = async (
       retryHorizonMs: deps.retryHorizonMs,
     });
     if (next.kind === 'give_up') {
-      await store.failOutbox(message.id, lastError, deliveredNow);
+      await store.failOutbox(message, lastError, deliveredNow);
       deps.logger.warn('webhook given up at the end of the retry horizon', {
         messageId: message.id,
         type: message.type,
@@ -205,7 +205,7 @@ const deliverMessage = async (
       return 'failed';
     }
     // An endpoint held back is looked at again then too: it may well be free by that time.
-    await store.retryOutboxAt(message.id, next.atEpochMs, lastError, deliveredNow);
+    await store.retryOutboxAt(message, next.atEpochMs, lastError, deliveredNow);
     return 'retried';
   }
 
@@ -216,7 +216,7 @@ const deliverMessage = async (
     entry[1].nextAttemptAtEpochMs < soonest[1].nextAttemptAtEpochMs ? entry : soonest,
   );
   await store.retryOutboxAt(
-    message.id,
+    message,
     Math.max(blocker.nextAttemptAtEpochMs + 1, nowEpochMs + MIN_DEFER_MS),
     shorten(`${endpointId}: waiting for the older event ${blocker.id}`),
     deliveredNow,

@@ -379,6 +379,7 @@ export const outboxMessagesFor = (
     lastError: null,
     status: OutboxStatus.pending,
     deliveredTo: [],
+    claimId: null,
   }));
 
 /**

@@ -165,6 +165,12 @@ export interface OutboxMessage {
   readonly status: OutboxStatus;
   /** The endpoints (ids) that took the message; a retry goes to the others only. */
   readonly deliveredTo: readonly string[];
+  /**
+   * The claim the message is under: a new id at every claim, null until the first and again
+   * after a replay or a report. What a claimer reports of its delivery (ack, retry, failure)
+   * holds only while the claim it names is still this one.
+   */
+  readonly claimId: string | null;
 }
 
 /**

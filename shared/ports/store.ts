@@ -79,6 +79,12 @@ export interface OutboxClaim {
 }
 
 /**
+ * A message as a claimer holds it: its id and the claim `claimOutbox` put it under (null for a
+ * message never claimed since it was written or replayed).
+ */
+export type OutboxLease = Pick<OutboxMessage, 'id' | 'claimId'>;
+
+/**
  * Outbox listings, oldest first: by occurrence time, then id.
  * - `time`: every message whose `occurredAtEpochMs` is in `[fromEpochMs, toEpochMs)`, whatever
  *   its status (the event log the vendor reads and replays);
@@ -201,7 +207,8 @@ export interface Store {
 
   /**
    * Claims up to `limit` pending messages due at `nowEpochMs`, oldest first, hiding them from
-   * other claimers for `leaseMs` and counting the attempt.
+   * other claimers for `leaseMs`, counting the attempt and putting each under a new claim
+   * (`claimId`): what the claimer then reports about a message names that claim.
    */
   claimOutbox(claim: OutboxClaim): Promise<OutboxMessage[]>;
 
@@ -211,21 +218,24 @@ export interface Store {
   listOutbox(query: OutboxQuery, page: PageRequest): Promise<Page<OutboxMessage>>;
 
   /**
-   * Delivered to every endpoint: `delivered`, off the due list for good.
+   * Delivered to every endpoint: `delivered`, off the due list for good. Like every report of
+   * a claimer, it holds only while the message is pending under `lease.claimId`; a message
+   * claimed again since (the lease ran out), replayed, acked or failed stays as it is. A report
+   * ends the claim, so a second one under it changes nothing either.
    *
    * @throws NotFoundError when no message has that id.
    */
-  ackOutbox(id: string): Promise<void>;
+  ackOutbox(lease: OutboxLease): Promise<void>;
 
   /**
    * Not delivered everywhere: try again at `atEpochMs`, remembering why it failed and adding
-   * `deliveredTo` (endpoints that took it on this attempt) to the message's. A message acked,
-   * failed or replayed in the meantime (a claimer whose lease ran out) stays as it is.
+   * `deliveredTo` (endpoints that took it on this attempt) to the message's. Holds only under
+   * the lease's claim, as {@link Store.ackOutbox}.
    *
    * @throws NotFoundError when no message has that id.
    */
   retryOutboxAt(
-    id: string,
+    lease: OutboxLease,
     atEpochMs: number,
     lastError: string,
     deliveredTo?: readonly string[],
@@ -233,16 +243,17 @@ export interface Store {
 
   /**
    * Given up (the retry horizon passed): `failed`, off the due list, kept for the log and replay,
-   * with `deliveredTo` added as in {@link Store.retryOutboxAt}. A message acked meanwhile stays
-   * delivered.
+   * with `deliveredTo` added as in {@link Store.retryOutboxAt}. Holds only under the lease's
+   * claim, as {@link Store.ackOutbox}.
    *
    * @throws NotFoundError when no message has that id.
    */
-  failOutbox(id: string, lastError: string, deliveredTo?: readonly string[]): Promise<void>;
+  failOutbox(lease: OutboxLease, lastError: string, deliveredTo?: readonly string[]): Promise<void>;
 
   /**
    * Delivers the message again to every endpoint, whatever its status: `pending`, due at
-   * `nowEpochMs`, no attempts, no endpoints served, no last error.
+   * `nowEpochMs`, no attempts, no endpoints served, no last error, and under no claim, so that
+   * what a claimer still at work on it reports afterwards changes nothing.
    *
    * @returns the message as stored now.
    * @throws NotFoundError when no message has that id.

@@ -77,6 +77,7 @@ export const anOutboxMessage = (overrides: Partial<OutboxMessage> = {}): OutboxM
   lastError: null,
   status: 'pending',
   deliveredTo: [],
+  claimId: null,
   ...overrides,
 });
 

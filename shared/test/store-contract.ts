@@ -14,7 +14,7 @@ import type {
   UsageHour,
   UsageHourKey,
 } from '../domain/model';
-import type { OutboxQuery, Page, Store, UsageHourQuery } from '../ports/store';
+import type { OutboxLease, OutboxQuery, Page, Store, UsageHourQuery } from '../ports/store';
 import {
   aDecision,
   aDeliveryAttempt,
@@ -856,7 +856,7 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
       it('retries at a time with the reason, and forgets an acked message from the due list', async () => {
         const at = T0 + 50 * HOUR_MS + Math.floor(Math.random() * 1e6);
         const [message] = await written(1, at);
-        await store.retryOutboxAt(message!.id, at + 1_000, 'HTTP 500 from https://vendor.example');
+        await store.retryOutboxAt(message!, at + 1_000, 'HTTP 500 from https://vendor.example');
         expect(await store.getOutboxMessage(message!.id)).toMatchObject({
           nextAttemptAtEpochMs: at + 1_000,
           lastError: 'HTTP 500 from https://vendor.example',
@@ -866,8 +866,9 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
           limit: 1_000,
           leaseMs: 10,
         });
-        expect(claimed.map((m) => m.id)).toContain(message!.id);
-        await store.ackOutbox(message!.id);
+        const mine = claimed.find((m) => m.id === message!.id);
+        expect(mine).toBeDefined();
+        await store.ackOutbox(mine!);
         const later = await store.claimOutbox({
           nowEpochMs: at + 10_000,
           limit: 1_000,
@@ -877,16 +878,13 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
       });
 
       it('refuses to ack or retry an unknown message, and keeps an acked one delivered', async () => {
-        await expect(store.ackOutbox(`missing-${randomUUID()}`)).rejects.toBeInstanceOf(
-          NotFoundError,
-        );
-        await expect(
-          store.retryOutboxAt(`missing-${randomUUID()}`, T0, 'x'),
-        ).rejects.toBeInstanceOf(NotFoundError);
+        const missing = () => ({ id: `missing-${randomUUID()}`, claimId: null });
+        await expect(store.ackOutbox(missing())).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.retryOutboxAt(missing(), T0, 'x')).rejects.toBeInstanceOf(NotFoundError);
         const at = T0 + 70 * HOUR_MS + Math.floor(Math.random() * 1e6);
         const [message] = await written(1, at);
-        await store.ackOutbox(message!.id);
-        await store.retryOutboxAt(message!.id, at, 'lease ran out');
+        await store.ackOutbox(message!);
+        await store.retryOutboxAt(message!, at, 'lease ran out');
         const claimed = await store.claimOutbox({ nowEpochMs: at + 1, limit: 1_000, leaseMs: 10 });
         expect(claimed.map((m) => m.id)).not.toContain(message!.id);
       });
@@ -962,8 +960,8 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
           anOutboxMessage({ nextAttemptAtEpochMs: at }),
           anOutboxMessage({ nextAttemptAtEpochMs: at }),
         );
-        await store.ackOutbox(acked!.id);
-        await store.failOutbox(failed!.id, 'gave up');
+        await store.ackOutbox(acked!);
+        await store.failOutbox(failed!, 'gave up');
         const ids = [later, second, acked, failed, first, second].map((m) => m!.id);
         ids.push(`missing-${randomUUID()}`);
 
@@ -1005,8 +1003,8 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
           anOutboxMessage({ cloud: 'aws', entitlementId, occurredAtEpochMs: at }),
         );
         const [, , , , delivered, failed] = messages;
-        await store.ackOutbox(delivered!.id);
-        await store.failOutbox(failed!.id, 'gave up');
+        await store.ackOutbox(delivered!);
+        await store.failOutbox(failed!, 'gave up');
         const orderingKey = outboxOrderingKey(messages[0]!);
         expect(orderingKey).toBe(`gcp:entitlement:${entitlementId}`);
 
@@ -1052,8 +1050,8 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
         ];
         const after = at(to);
         await write(before, ...inside, after);
-        await store.ackOutbox(inside[0]!.id);
-        await store.failOutbox(inside[1]!.id, 'gave up', ['endpoint-a']);
+        await store.ackOutbox(inside[0]!);
+        await store.failOutbox(inside[1]!, 'gave up', ['endpoint-a']);
 
         const { items, pages } = await everyPage(
           (cursor) =>
@@ -1091,12 +1089,12 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
         const at = ownTime();
         const [message] = await write(anOutboxMessage({ nextAttemptAtEpochMs: at }));
         const id = message!.id;
-        await store.retryOutboxAt(id, at + 100, 'HTTP 500 from endpoint-c', [
+        await store.retryOutboxAt(message!, at + 100, 'HTTP 500 from endpoint-c', [
           'endpoint-b',
           'endpoint-a',
         ]);
-        await store.retryOutboxAt(id, at + 200, 'timeout at endpoint-c', ['endpoint-b']);
-        await store.retryOutboxAt(id, at + 300, 'timeout at endpoint-c');
+        await store.retryOutboxAt(message!, at + 200, 'timeout at endpoint-c', ['endpoint-b']);
+        await store.retryOutboxAt(message!, at + 300, 'timeout at endpoint-c');
         const retried = await stored(id);
         expect(retried).toMatchObject({
           status: 'pending',
@@ -1105,10 +1103,10 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
         });
         expect([...retried.deliveredTo].sort()).toEqual(['endpoint-a', 'endpoint-b']);
 
-        await store.ackOutbox(id);
+        await store.ackOutbox(message!);
         const delivered = await stored(id);
         expect(delivered.status).toBe('delivered');
-        await store.retryOutboxAt(id, at + 400, 'late report', ['endpoint-c']);
+        await store.retryOutboxAt(message!, at + 400, 'late report', ['endpoint-c']);
         expect(await stored(id)).toEqual(delivered);
         const claimed = await store.claimOutbox({
           nowEpochMs: at + 500,
@@ -1125,8 +1123,8 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
           anOutboxMessage({ entitlementId: `ent-${randomUUID()}`, nextAttemptAtEpochMs: at }),
         );
         const id = message!.id;
-        await store.retryOutboxAt(id, at + 10, 'HTTP 503', ['endpoint-a']);
-        await store.failOutbox(id, 'retries ran out', ['endpoint-b']);
+        await store.retryOutboxAt(message!, at + 10, 'HTTP 503', ['endpoint-a']);
+        await store.failOutbox(message!, 'retries ran out', ['endpoint-b']);
         const failed = await stored(id);
         expect(failed).toMatchObject({
           status: 'failed',
@@ -1143,28 +1141,26 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
         );
         expect(pending.items).toEqual([]);
         // A late retry or a second failure changes nothing.
-        await store.retryOutboxAt(id, at + 30, 'late report', ['endpoint-c']);
-        await store.failOutbox(id, 'failed again', ['endpoint-d']);
+        await store.retryOutboxAt(message!, at + 30, 'late report', ['endpoint-c']);
+        await store.failOutbox(message!, 'failed again', ['endpoint-d']);
         expect(await stored(id)).toEqual(failed);
       });
 
-      it('keeps an acked message delivered when it fails later, and acks a failed one', async () => {
+      it('keeps an acked message delivered when it fails later, and a failed one failed', async () => {
         const at = ownTime();
         const [acked, failed] = await write(
           anOutboxMessage({ nextAttemptAtEpochMs: at }),
           anOutboxMessage({ nextAttemptAtEpochMs: at }),
         );
-        await store.ackOutbox(acked!.id);
+        await store.ackOutbox(acked!);
         const delivered = await stored(acked!.id);
-        await store.failOutbox(acked!.id, 'late give-up', ['endpoint-a']);
+        await store.failOutbox(acked!, 'late give-up', ['endpoint-a']);
         expect(await stored(acked!.id)).toEqual(delivered);
 
-        await store.failOutbox(failed!.id, 'retries ran out');
-        await store.ackOutbox(failed!.id);
-        expect(await stored(failed!.id)).toMatchObject({
-          status: 'delivered',
-          lastError: 'retries ran out',
-        });
+        await store.failOutbox(failed!, 'retries ran out');
+        const given = await stored(failed!.id);
+        await store.ackOutbox(failed!);
+        expect(await stored(failed!.id)).toEqual(given);
         expect(
           await store.claimOutbox({
             nowEpochMs: at + 1,
@@ -1175,22 +1171,104 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
         ).toEqual([]);
       });
 
+      it('puts each claim under a claim id of its own, which a replay clears', async () => {
+        const at = ownTime();
+        const [message] = await write(anOutboxMessage({ nextAttemptAtEpochMs: at }));
+        const claim = { limit: 10, leaseMs: 10, ids: [message!.id] };
+        const [first] = await store.claimOutbox({ ...claim, nowEpochMs: at });
+        expect(first!.claimId).toEqual(expect.any(String));
+        expect(await stored(message!.id)).toEqual(first);
+        // The lease ran out: another claim takes it over.
+        const [second] = await store.claimOutbox({ ...claim, nowEpochMs: at + 10 });
+        expect(second!.claimId).toEqual(expect.any(String));
+        expect(second!.claimId).not.toBe(first!.claimId);
+        expect((await store.replayOutbox(message!.id, at + 20)).claimId).toBeNull();
+      });
+
+      it('ignores what a claimer reports once another claim took the message over', async () => {
+        const at = ownTime();
+        const [message] = await write(anOutboxMessage({ nextAttemptAtEpochMs: at }));
+        const claim = { limit: 10, leaseMs: 10, ids: [message!.id] };
+        const [late] = await store.claimOutbox({ ...claim, nowEpochMs: at });
+        const [current] = await store.claimOutbox({ ...claim, nowEpochMs: at + 10 });
+        const before = await stored(message!.id);
+
+        await store.retryOutboxAt(late!, at + 1_000, 'late retry', ['endpoint-a']);
+        await store.failOutbox(late!, 'late give-up', ['endpoint-a']);
+        await store.ackOutbox(late!);
+        expect(await stored(message!.id)).toEqual(before);
+
+        // The current claim's report holds, and ends the claim: a repeat changes nothing.
+        await store.retryOutboxAt(current!, at + 1_000, 'HTTP 503', ['endpoint-b']);
+        const retried = await stored(message!.id);
+        expect(retried).toMatchObject({
+          status: 'pending',
+          nextAttemptAtEpochMs: at + 1_000,
+          lastError: 'HTTP 503',
+          deliveredTo: ['endpoint-b'],
+          claimId: null,
+        });
+        await store.ackOutbox(current!);
+        expect(await stored(message!.id)).toEqual(retried);
+      });
+
+      it('keeps a replay made while a claimer is at work from what that claimer reports', async () => {
+        const at = ownTime();
+        const [failing, acking, retrying] = await write(
+          anOutboxMessage({ nextAttemptAtEpochMs: at }),
+          anOutboxMessage({ nextAttemptAtEpochMs: at }),
+          anOutboxMessage({ nextAttemptAtEpochMs: at }),
+        );
+        const claimed = await store.claimOutbox({
+          nowEpochMs: at,
+          limit: 10,
+          leaseMs: 60_000,
+          ids: [failing!.id, acking!.id, retrying!.id],
+        });
+        const leaseOf = (id: string) => claimed.find((m) => m.id === id)!;
+        const replayed = new Map<string, OutboxMessage>();
+        for (const message of claimed) {
+          replayed.set(message.id, await store.replayOutbox(message.id, at + 5));
+        }
+
+        await store.failOutbox(leaseOf(failing!.id), 'horizon passed', ['endpoint-a']);
+        await store.ackOutbox(leaseOf(acking!.id));
+        await store.retryOutboxAt(leaseOf(retrying!.id), at + 30_000, 'HTTP 500', ['endpoint-a']);
+
+        for (const message of claimed) {
+          expect(await stored(message.id)).toEqual(replayed.get(message.id));
+        }
+        // Each is due again, for a delivery of its own.
+        const again = await store.claimOutbox({
+          nowEpochMs: at + 5,
+          limit: 10,
+          leaseMs: 10,
+          ids: claimed.map((m) => m.id),
+        });
+        expect(again.map((m) => m.id).sort()).toEqual(claimed.map((m) => m.id).sort());
+      });
+
       it('replays a message whatever its status, as new and due now', async () => {
         const at = ownTime();
         const [delivered, failed] = await write(
           anOutboxMessage({ nextAttemptAtEpochMs: at }),
           anOutboxMessage({ nextAttemptAtEpochMs: at }),
         );
-        await store.claimOutbox({ nowEpochMs: at, limit: 10, leaseMs: 10, ids: [delivered!.id] });
-        await store.retryOutboxAt(delivered!.id, at + 10, 'HTTP 500', ['endpoint-a']);
-        await store.claimOutbox({
+        const [first] = await store.claimOutbox({
+          nowEpochMs: at,
+          limit: 10,
+          leaseMs: 10,
+          ids: [delivered!.id],
+        });
+        await store.retryOutboxAt(first!, at + 10, 'HTTP 500', ['endpoint-a']);
+        const [second] = await store.claimOutbox({
           nowEpochMs: at + 10,
           limit: 10,
           leaseMs: 10,
           ids: [delivered!.id],
         });
-        await store.ackOutbox(delivered!.id);
-        await store.failOutbox(failed!.id, 'retries ran out', ['endpoint-a']);
+        await store.ackOutbox(second!);
+        await store.failOutbox(failed!, 'retries ran out', ['endpoint-a']);
 
         for (const message of [delivered!, failed!]) {
           const before = await stored(message.id);
@@ -1211,14 +1289,20 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
             leaseMs: 10,
             ids: [message.id],
           });
-          expect(claimed).toEqual([{ ...replayed, attempts: 1, nextAttemptAtEpochMs: now + 10 }]);
+          expect(claimed).toEqual([
+            {
+              ...replayed,
+              attempts: 1,
+              nextAttemptAtEpochMs: now + 10,
+              claimId: expect.any(String),
+            },
+          ]);
         }
       });
 
       it('refuses to fail or replay an unknown message', async () => {
-        await expect(store.failOutbox(`missing-${randomUUID()}`, 'x')).rejects.toBeInstanceOf(
-          NotFoundError,
-        );
+        const missing = { id: `missing-${randomUUID()}`, claimId: null };
+        await expect(store.failOutbox(missing, 'x')).rejects.toBeInstanceOf(NotFoundError);
         await expect(store.replayOutbox(`missing-${randomUUID()}`, T0)).rejects.toBeInstanceOf(
           NotFoundError,
         );
@@ -1241,9 +1325,11 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
               leaseMs: 10,
               ids: 'out-1' as unknown as string[],
             }),
-          () => store.retryOutboxAt('out-1', T0, 'x', ['']),
-          () => store.failOutbox('out-1', 'x', [' spaced ']),
-          () => store.failOutbox('', 'x'),
+          () => store.retryOutboxAt({ id: 'out-1', claimId: null }, T0, 'x', ['']),
+          () => store.failOutbox({ id: 'out-1', claimId: null }, 'x', [' spaced ']),
+          () => store.failOutbox({ id: '', claimId: null }, 'x'),
+          () => store.ackOutbox({ id: 'out-1', claimId: '' }),
+          () => store.ackOutbox('out-1' as unknown as OutboxLease),
           () => store.replayOutbox('out-1', -5),
         ];
         for (const call of invalid) await expect(call()).rejects.toBeInstanceOf(ValidationError);
@@ -1297,7 +1383,7 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
         await store.applyDecision(aDecision({ outbox: [message] }));
         await store.recordDeliveryAttempt(aDeliveryAttempt({ messageId: message.id }));
         expect(await store.getOutboxMessage(message.id)).toEqual(message);
-        await store.ackOutbox(message.id);
+        await store.ackOutbox(message);
         expect((await store.listDeliveryAttempts(message.id, { limit: 10 })).items).toHaveLength(1);
       });
 

@@ -88,7 +88,7 @@ describe('DynamoDB store: what the table holds', () => {
     await table.store.applyDecision(aDecision({ outbox: [message] }));
     const sortKey = outboxDueSortKey(message.nextAttemptAtEpochMs, message.id);
     expect(await inListsIndex(partitions.outboxDue, sortKey)).toHaveLength(1);
-    await table.store.ackOutbox(message.id);
+    await table.store.ackOutbox(message);
     expect(await inListsIndex(partitions.outboxDue, sortKey)).toHaveLength(0);
     const row = await rawItem(`OUT#${message.id}`, 'OUT');
     expect(row).toBeDefined();
@@ -96,7 +96,7 @@ describe('DynamoDB store: what the table holds', () => {
     const delivered = { ...message, status: 'delivered' };
     expect(await table.store.getOutboxMessage(message.id)).toEqual(delivered);
     // A late retry from a claimer whose lease ran out does not bring it back.
-    await table.store.retryOutboxAt(message.id, T0, 'timeout');
+    await table.store.retryOutboxAt(message, T0, 'timeout');
     expect(await inListsIndex(partitions.outboxDue, sortKey)).toHaveLength(0);
     expect(await table.store.getOutboxMessage(message.id)).toEqual(delivered);
   });
@@ -121,7 +121,7 @@ describe('DynamoDB store: what the table holds', () => {
       time: ['OUTBOX', timeSortKey],
       due: partitions.outboxDue,
     });
-    await table.store.failOutbox(message.id, 'gave up', ['endpoint-a']);
+    await table.store.failOutbox(message, 'gave up', ['endpoint-a']);
     expect(await indexKeys()).toEqual({
       ordering: [undefined, undefined],
       time: ['OUTBOX', timeSortKey],

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   BatchGetCommand,
   GetCommand,
@@ -41,6 +42,7 @@ import { assertDistinctTagSetIds, tagSetId } from '../usage/tag-set-id';
 import type {
   EntitlementQuery,
   OutboxClaim,
+  OutboxLease,
   OutboxQuery,
   Page,
   PageRequest,
@@ -65,6 +67,7 @@ import {
   accountToItem,
   ALLOCATION_SETS_ATTRIBUTE,
   allocationAttributes,
+  CLAIM_ID_ATTRIBUTE,
   DELIVERED_TO_ATTRIBUTE,
   deliveryAttemptFromItem,
   deliveryAttemptToItem,
@@ -113,6 +116,7 @@ import {
   validateEventKey,
   validateOutboxClaim,
   validateOutboxFailure,
+  validateOutboxLease,
   validateOutboxQuery,
   validateOutboxRetry,
   validatePage,
@@ -353,10 +357,15 @@ const setClause = (
   return { expression: parts.join(', '), names, values };
 };
 
+/** A clause of an update expression with the names and values it uses. */
+interface ExpressionPart {
+  readonly expression: string;
+  readonly names: Record<string, string>;
+  readonly values: Record<string, unknown>;
+}
+
 /** `ADD` of endpoint ids to the message's set; nothing without any (DynamoDB refuses empty sets). */
-const deliveredToClause = (
-  deliveredTo: readonly string[],
-): { expression: string; names: Record<string, string>; values: Record<string, unknown> } =>
+const deliveredToClause = (deliveredTo: readonly string[]): ExpressionPart =>
   deliveredTo.length === 0
     ? { expression: '', names: {}, values: {} }
     : {
@@ -372,7 +381,6 @@ const PENDING_INDEX_ATTRIBUTES = {
   '#duePk': INDEXES.lists.pk,
   '#dueSk': INDEXES.lists.sk,
 } as const;
-const REMOVE_PENDING_INDEX_KEYS = `REMOVE ${Object.keys(PENDING_INDEX_ATTRIBUTES).join(', ')}`;
 
 /**
  * The `Store` port on one DynamoDB table (layout in `table.ts`). Reads are strongly
@@ -976,7 +984,8 @@ export const createDynamoDbStore = (
             TableName,
             Key: outboxKey(message.id),
             UpdateExpression:
-              'SET #next = :until, #attempts = #attempts + :one, #gsiSk = :dueSortKey',
+              'SET #next = :until, #attempts = #attempts + :one, #gsiSk = :dueSortKey, ' +
+              '#claimId = :claimId',
             // The index may lag the table: the row itself must still be due as we saw it.
             ConditionExpression: '#next = :seen AND #gsiPk = :due',
             ExpressionAttributeNames: {
@@ -984,6 +993,7 @@ export const createDynamoDbStore = (
               '#attempts': 'attempts',
               '#gsiPk': INDEXES.lists.pk,
               '#gsiSk': INDEXES.lists.sk,
+              '#claimId': CLAIM_ID_ATTRIBUTE,
             },
             ExpressionAttributeValues: {
               ':until': until,
@@ -991,6 +1001,7 @@ export const createDynamoDbStore = (
               ':seen': message.nextAttemptAtEpochMs,
               ':due': partitions.outboxDue,
               ':dueSortKey': outboxDueSortKey(until, message.id),
+              ':claimId': randomUUID(),
             },
             ReturnValues: 'ALL_NEW',
           }),
@@ -1042,51 +1053,53 @@ export const createDynamoDbStore = (
     return claimed.filter((message) => message !== null);
   };
 
-  const ackOutbox = async (id: string): Promise<void> => {
-    assertKey(id, 'id');
-    try {
-      await run('ack outbox message', () =>
-        client.send(
-          new UpdateCommand({
-            TableName,
-            Key: outboxKey(id),
-            // The row stays as the delivery record; only its pending listings go.
-            UpdateExpression: `SET #status = :delivered ${REMOVE_PENDING_INDEX_KEYS}`,
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#status': 'status', ...PENDING_INDEX_ATTRIBUTES },
-            ExpressionAttributeValues: { ':delivered': 'delivered' },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError(`outbox message ${id}`);
-      throw toStoreError(error, 'ack outbox message');
-    }
-  };
-
   /**
-   * Runs an update of a message that holds only while it is pending (on the due list). A
-   * message no longer pending is left as it is; one that does not exist is NotFound.
+   * Runs the update of a claimer's report: it holds only while the message is pending (on the
+   * due list) under the lease's claim, and ends that claim. A message claimed again, replayed,
+   * acked or failed meanwhile is left as it is; one that does not exist is NotFound.
    */
-  const updatePending = async (
-    id: string,
+  const updateUnderClaim = async (
+    lease: OutboxLease,
     operation: string,
     update: {
-      expression: string;
+      set: string;
+      remove?: readonly string[];
+      add?: ExpressionPart;
       names: Record<string, string>;
       values: Record<string, unknown>;
     },
   ): Promise<void> => {
+    const add = update.add ?? { expression: '', names: {}, values: {} };
+    const claim =
+      lease.claimId === null
+        ? {
+            // Written absent; a NULL from a hand-written row means no claim as well.
+            condition: '(attribute_not_exists(#claimId) OR attribute_type(#claimId, :null))',
+            values: { ':null': 'NULL' },
+          }
+        : { condition: '#claimId = :claimId', values: { ':claimId': lease.claimId } };
     try {
       await run(operation, () =>
         client.send(
           new UpdateCommand({
             TableName,
-            Key: outboxKey(id),
-            UpdateExpression: update.expression,
-            ConditionExpression: '#duePk = :due',
-            ExpressionAttributeNames: { ...update.names, '#duePk': INDEXES.lists.pk },
-            ExpressionAttributeValues: { ...update.values, ':due': partitions.outboxDue },
+            Key: outboxKey(lease.id),
+            UpdateExpression:
+              `SET ${update.set} REMOVE ${[...(update.remove ?? []), '#claimId'].join(', ')}` +
+              add.expression,
+            ConditionExpression: `#duePk = :due AND ${claim.condition}`,
+            ExpressionAttributeNames: {
+              ...update.names,
+              ...add.names,
+              '#duePk': INDEXES.lists.pk,
+              '#claimId': CLAIM_ID_ATTRIBUTE,
+            },
+            ExpressionAttributeValues: {
+              ...update.values,
+              ...add.values,
+              ...claim.values,
+              ':due': partitions.outboxDue,
+            },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         ),
@@ -1094,56 +1107,59 @@ export const createDynamoDbStore = (
     } catch (error) {
       if (!isConditionFailure(error)) throw toStoreError(error, operation);
       const current =
-        conditionFailureItem(error) ?? (await getItem(outboxKey(id), 'get outbox message'));
-      if (current === undefined) throw new NotFoundError(`outbox message ${id}`);
-      // Acked, failed or replayed meanwhile (a claimer whose lease ran out): it stays so.
+        conditionFailureItem(error) ?? (await getItem(outboxKey(lease.id), 'get outbox message'));
+      if (current === undefined) throw new NotFoundError(`outbox message ${lease.id}`);
+      // A late report (a claimer whose lease ran out, or one overtaken by a replay): it stays.
     }
   };
 
+  const ackOutbox = async (lease: OutboxLease): Promise<void> => {
+    validateOutboxLease(lease);
+    // The row stays as the delivery record; only its pending listings go.
+    await updateUnderClaim(lease, 'ack outbox message', {
+      set: '#status = :delivered',
+      remove: Object.keys(PENDING_INDEX_ATTRIBUTES),
+      names: { '#status': 'status', ...PENDING_INDEX_ATTRIBUTES },
+      values: { ':delivered': 'delivered' },
+    });
+  };
+
   const retryOutboxAt = async (
-    id: string,
+    lease: OutboxLease,
     atEpochMs: number,
     lastError: string,
     deliveredTo: readonly string[] = [],
   ): Promise<void> => {
-    validateOutboxRetry(id, atEpochMs, lastError, deliveredTo);
-    const add = deliveredToClause(deliveredTo);
-    await updatePending(id, 'retry outbox message', {
-      expression: `SET #next = :at, #lastError = :lastError, #dueSk = :dueSortKey${add.expression}`,
+    validateOutboxRetry(lease, atEpochMs, lastError, deliveredTo);
+    await updateUnderClaim(lease, 'retry outbox message', {
+      set: '#next = :at, #lastError = :lastError, #dueSk = :dueSortKey',
+      add: deliveredToClause(deliveredTo),
       names: {
         '#next': 'nextAttemptAtEpochMs',
         '#lastError': 'lastError',
         '#dueSk': INDEXES.lists.sk,
-        ...add.names,
       },
       values: {
         ':at': atEpochMs,
         ':lastError': lastError,
-        ':dueSortKey': outboxDueSortKey(atEpochMs, id),
-        ...add.values,
+        ':dueSortKey': outboxDueSortKey(atEpochMs, lease.id),
       },
     });
   };
 
   const failOutbox = async (
-    id: string,
+    lease: OutboxLease,
     lastError: string,
     deliveredTo: readonly string[] = [],
   ): Promise<void> => {
-    validateOutboxFailure(id, lastError, deliveredTo);
-    const add = deliveredToClause(deliveredTo);
-    await updatePending(id, 'fail outbox message', {
-      // Kept for the log and a replay; off the due and ordering lists, as an acked message.
-      expression:
-        `SET #status = :failed, #lastError = :lastError ${REMOVE_PENDING_INDEX_KEYS}` +
-        add.expression,
-      names: {
-        '#status': 'status',
-        '#lastError': 'lastError',
-        ...PENDING_INDEX_ATTRIBUTES,
-        ...add.names,
-      },
-      values: { ':failed': 'failed', ':lastError': lastError, ...add.values },
+    validateOutboxFailure(lease, lastError, deliveredTo);
+    // Kept for the log and a replay; off the due and ordering lists, as an acked message.
+    await updateUnderClaim(lease, 'fail outbox message', {
+      set: '#status = :failed, #lastError = :lastError',
+      remove: Object.keys(PENDING_INDEX_ATTRIBUTES),
+      add: deliveredToClause(deliveredTo),
+      names: { '#status': 'status', '#lastError': 'lastError', ...PENDING_INDEX_ATTRIBUTES },
+      values: { ':failed': 'failed', ':lastError': lastError },
     });
   };
 
@@ -1173,9 +1189,14 @@ export const createDynamoDbStore = (
           new UpdateCommand({
             TableName,
             Key: outboxKey(id),
-            UpdateExpression: `SET ${set.expression} REMOVE #deliveredTo`,
+            // Under no claim: what a claimer still at work on it reports changes nothing.
+            UpdateExpression: `SET ${set.expression} REMOVE #deliveredTo, #claimId`,
             ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { ...set.names, '#deliveredTo': DELIVERED_TO_ATTRIBUTE },
+            ExpressionAttributeNames: {
+              ...set.names,
+              '#deliveredTo': DELIVERED_TO_ATTRIBUTE,
+              '#claimId': CLAIM_ID_ATTRIBUTE,
+            },
             ExpressionAttributeValues: set.values,
             ReturnValues: 'ALL_NEW',
           }),

@@ -273,11 +273,15 @@ export const pendingOutboxIndexKeys = (
   [INDEXES.lists.sk]: outboxDueSortKey(nextAttemptAtEpochMs, message.id),
 });
 
+/** Absent while the message is under no claim, so that a condition can say so in one word. */
+export const CLAIM_ID_ATTRIBUTE = 'claimId';
+
 /** A message is listed by time for good, and on the due and ordering lists while pending. */
 export const outboxToItem = (message: OutboxMessage): Item => {
-  const { deliveredTo, ...rest } = message;
+  const { deliveredTo, claimId, ...rest } = message;
   return record('outbox', outboxKey(message.id), rest, {
     ...(deliveredTo.length === 0 ? {} : { [DELIVERED_TO_ATTRIBUTE]: new Set(deliveredTo) }),
+    ...(claimId === null ? {} : { [CLAIM_ID_ATTRIBUTE]: claimId }),
     [INDEXES.byTenant.pk]: partitions.outboxByTime,
     [INDEXES.byTenant.sk]: outboxTimeSortKey(message),
     ...(message.status === 'pending'
@@ -297,12 +301,17 @@ const deliveredToOf = (value: unknown): string[] => {
  * list, and delivered otherwise (acking was the only way off it).
  */
 export const outboxFromItem = (item: Item): OutboxMessage => {
-  const { [DELIVERED_TO_ATTRIBUTE]: deliveredTo, ...rest } = withoutAdapterAttributes(item);
+  const {
+    [DELIVERED_TO_ATTRIBUTE]: deliveredTo,
+    [CLAIM_ID_ATTRIBUTE]: claimId,
+    ...rest
+  } = withoutAdapterAttributes(item);
   return {
     ...rest,
     status: (item.status ??
       (item[INDEXES.lists.pk] === partitions.outboxDue ? 'pending' : 'delivered')) as OutboxStatus,
     deliveredTo: deliveredToOf(deliveredTo),
+    claimId: typeof claimId === 'string' ? claimId : null,
   } as unknown as OutboxMessage;
 };
 

@@ -29,6 +29,7 @@ import { assertTags } from '../../domain/usage-allocations';
 import type {
   EntitlementQuery,
   OutboxClaim,
+  OutboxLease,
   OutboxQuery,
   PageRequest,
   UsageHourQuery,
@@ -132,6 +133,7 @@ const validateOutboxMessage = (message: OutboxMessage, path: string): void => {
     });
   }
   validateDeliveredTo(message.deliveredTo, `${path}.deliveredTo`);
+  assertClaimId(message.claimId, `${path}.claimId`);
   assertItemSize(message, path);
 };
 
@@ -253,24 +255,34 @@ const assertLastError = (lastError: unknown): void => {
   assertItemSize(lastError, 'lastError');
 };
 
+/** A claim id is a key, or null for a message under no claim. */
+const assertClaimId = (value: unknown, path: string): void => {
+  if (value !== null) assertKey(value, path);
+};
+
+export const validateOutboxLease = (lease: OutboxLease): void => {
+  assertKey(lease?.id, 'lease.id');
+  assertClaimId(lease.claimId, 'lease.claimId');
+};
+
 export const validateOutboxRetry = (
-  id: string,
+  lease: OutboxLease,
   atEpochMs: number,
   lastError: string,
   deliveredTo: readonly string[],
 ): void => {
-  assertKey(id, 'id');
+  validateOutboxLease(lease);
   assertEpochMs(atEpochMs, 'atEpochMs');
   assertLastError(lastError);
   validateDeliveredTo(deliveredTo, 'deliveredTo');
 };
 
 export const validateOutboxFailure = (
-  id: string,
+  lease: OutboxLease,
   lastError: string,
   deliveredTo: readonly string[],
 ): void => {
-  assertKey(id, 'id');
+  validateOutboxLease(lease);
   assertLastError(lastError);
   validateDeliveredTo(deliveredTo, 'deliveredTo');
 };

@@ -352,6 +352,7 @@ export const outboxToDoc = (message: OutboxMessage): DocumentData => {
     lastError: message.lastError,
     status: message.status,
     deliveredTo: deliveredToOf(message.deliveredTo),
+    claimId: message.claimId,
     dueAtEpochMs: pending ? message.nextAttemptAtEpochMs : null,
     pendingOrderingKey: pending ? outboxOrderingKey(message) : null,
     timeKey: outboxTimeKey(message),
@@ -384,6 +385,7 @@ export const outboxFromDoc = (doc: DocumentData): OutboxMessage => ({
   status: (doc.status ??
     (typeof doc.dueAtEpochMs === 'number' ? 'pending' : 'delivered')) as OutboxStatus,
   deliveredTo: deliveredToOf(doc.deliveredTo),
+  claimId: typeof doc.claimId === 'string' ? doc.claimId : null,
 });
 
 /** The expiry is a Timestamp for the TTL policy, as for event records. */

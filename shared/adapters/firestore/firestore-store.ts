@@ -110,6 +110,7 @@ import type { HourTagSets } from '../../domain/usage-allocations';
 import { assertDistinctTagSetIds, tagSetId } from '../usage/tag-set-id';
 import type {
   EntitlementQuery,
+  OutboxLease,
   OutboxQuery,
   Page,
   PageRequest,
@@ -164,7 +165,6 @@ const CLAIM_CHUNK = 100;
 /** Times a transaction is run again after one of its creates lost to a concurrent writer. */
 const MAX_CREATE_ROUNDS = 5;
 
-const GRPC_NOT_FOUND = 5;
 const GRPC_ALREADY_EXISTS = 6;
 /**
  * Worth retrying later: DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED (contention outlasted the
@@ -282,7 +282,13 @@ const validateOutboxMessage = (message: OutboxMessage, path: string): void => {
   assertEpochMs(message.nextAttemptAtEpochMs, `${path}.nextAttemptAtEpochMs`);
   assertOneOf(message.status, OUTBOX_STATUSES, `${path}.status`);
   validateDeliveredTo(message.deliveredTo, `${path}.deliveredTo`);
+  assertNullableKey(message.claimId, `${path}.claimId`);
   assertItemSize(message, path);
+};
+
+const validateLease = (lease: OutboxLease): void => {
+  assertStoreKey(lease?.id, 'lease.id');
+  assertNullableKey(lease.claimId, 'lease.claimId');
 };
 
 /**
@@ -642,11 +648,13 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
           ...message,
           attempts: message.attempts + 1,
           nextAttemptAtEpochMs: nowEpochMs + leaseMs,
+          claimId: randomUUID(),
         };
         tx.update(snapshot.ref, {
           attempts: next.attempts,
           nextAttemptAtEpochMs: next.nextAttemptAtEpochMs,
           dueAtEpochMs: next.nextAttemptAtEpochMs,
+          claimId: next.claimId,
         });
         claimed.push(next);
       }
@@ -678,22 +686,25 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
   };
 
   /**
-   * Updates a message that is still pending, in a transaction; a message no longer pending
-   * (acked, failed) is left as it is.
+   * Applies a claimer's report in a transaction: only while the message is pending under the
+   * lease's claim, and ending that claim. A message claimed again, replayed, acked or failed
+   * meanwhile is left as it is.
    *
    * @throws NotFoundError when no message has that id.
    */
-  const updatePending = (
-    id: string,
+  const updateUnderClaim = (
+    lease: OutboxLease,
     changes: (message: OutboxMessage) => DocumentData,
   ): Promise<void> => {
-    const ref = outboxRef(id);
+    const ref = outboxRef(lease.id);
     return db.runTransaction(async (tx) => {
       const snapshot = await tx.get(ref);
-      if (!snapshot.exists) throw new NotFoundError(`outbox message ${id}`);
-      // A late report from a claimer whose lease ran out must not undo what came after it.
-      if (snapshot.get('dueAtEpochMs') === null) return;
-      tx.update(ref, changes(outboxFromDoc(snapshot.data()!)));
+      if (!snapshot.exists) throw new NotFoundError(`outbox message ${lease.id}`);
+      const message = outboxFromDoc(snapshot.data()!);
+      // A late report (a claimer whose lease ran out, or one overtaken by a replay) must not
+      // undo what came after it.
+      if (snapshot.get('dueAtEpochMs') === null || message.claimId !== lease.claimId) return;
+      tx.update(ref, { ...changes(message), claimId: null });
     });
   };
 
@@ -1095,42 +1106,40 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
       }
     }),
 
-    ackOutbox: guarded('ackOutbox', async (id) => {
-      assertStoreKey(id, 'id');
-      try {
-        // Kept as the delivery record; only its pending listings go.
-        await outboxRef(id).update({
-          status: 'delivered',
-          dueAtEpochMs: null,
-          pendingOrderingKey: null,
-        });
-      } catch (error) {
-        if (grpcCode(error) === GRPC_NOT_FOUND) throw new NotFoundError(`outbox message ${id}`);
-        throw error;
-      }
-    }),
-
-    retryOutboxAt: guarded('retryOutboxAt', async (id, atEpochMs, lastError, deliveredTo = []) => {
-      assertStoreKey(id, 'id');
-      assertEpochMs(atEpochMs, 'atEpochMs');
-      validateLastError(lastError);
-      validateDeliveredTo(deliveredTo, 'deliveredTo');
-      // The union is computed from the transaction's read rather than with arrayUnion, which
-      // the in-process emulator does not implement.
-      await updatePending(id, (message) => ({
-        nextAttemptAtEpochMs: atEpochMs,
-        dueAtEpochMs: atEpochMs,
-        lastError,
-        deliveredTo: deliveredToOf([...message.deliveredTo, ...deliveredTo]),
+    ackOutbox: guarded('ackOutbox', async (lease) => {
+      validateLease(lease);
+      // Kept as the delivery record; only its pending listings go.
+      await updateUnderClaim(lease, () => ({
+        status: 'delivered',
+        dueAtEpochMs: null,
+        pendingOrderingKey: null,
       }));
     }),
 
-    failOutbox: guarded('failOutbox', async (id, lastError, deliveredTo = []) => {
-      assertStoreKey(id, 'id');
+    retryOutboxAt: guarded(
+      'retryOutboxAt',
+      async (lease, atEpochMs, lastError, deliveredTo = []) => {
+        validateLease(lease);
+        assertEpochMs(atEpochMs, 'atEpochMs');
+        validateLastError(lastError);
+        validateDeliveredTo(deliveredTo, 'deliveredTo');
+        // The union is computed from the transaction's read rather than with arrayUnion, which
+        // the in-process emulator does not implement.
+        await updateUnderClaim(lease, (message) => ({
+          nextAttemptAtEpochMs: atEpochMs,
+          dueAtEpochMs: atEpochMs,
+          lastError,
+          deliveredTo: deliveredToOf([...message.deliveredTo, ...deliveredTo]),
+        }));
+      },
+    ),
+
+    failOutbox: guarded('failOutbox', async (lease, lastError, deliveredTo = []) => {
+      validateLease(lease);
       validateLastError(lastError);
       validateDeliveredTo(deliveredTo, 'deliveredTo');
       // Kept for the log and a replay; off the due and ordering lists, as an acked message.
-      await updatePending(id, (message) => ({
+      await updateUnderClaim(lease, (message) => ({
         status: 'failed',
         dueAtEpochMs: null,
         pendingOrderingKey: null,
@@ -1153,6 +1162,7 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
           attempts: 0,
           deliveredTo: [],
           lastError: null,
+          claimId: null,
         };
         tx.update(ref, {
           status: replayed.status,
@@ -1160,6 +1170,8 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
           attempts: 0,
           deliveredTo: [],
           lastError: null,
+          // Under no claim: what a claimer still at work on it reports changes nothing.
+          claimId: null,
           dueAtEpochMs: nowEpochMs,
           pendingOrderingKey: outboxOrderingKey(replayed),
           // Documents from before the listings existed join them now.
