@@ -433,6 +433,26 @@ describe.each([
     expect((await stored(failed!)).status).toBe('delivered');
   });
 
+  it('retries a replayed event for a whole horizon from the replay, however old the event', async () => {
+    const app = await receiver();
+    const [event] = await write(eventOf('ent-replay-late'));
+    expect(await deliverWebhooks(depsFor([app]))).toMatchObject({ delivered: 1 });
+    // Four days later the vendor's app lost its data and asks again; the first try meets a 503.
+    const replayedAt = T0 + 96 * HOUR_MS;
+    now = replayedAt;
+    expect(await store.replayOutbox(event!.id, now)).toMatchObject({
+      replayedAtEpochMs: replayedAt,
+    });
+    app.answer({ status: 503 });
+
+    expect(await deliverWebhooks(depsFor([app]))).toMatchObject({ retried: 1, failed: 0 });
+
+    // Given up only once a retry would fall after the horizon that the replay started.
+    now = replayedAt + HORIZON_MS - 10 * SECOND_MS;
+    expect(await deliverWebhooks(depsFor([app]))).toMatchObject({ retried: 0, failed: 1 });
+    expect(await stored(event!)).toMatchObject({ status: 'failed', attempts: 2 });
+  });
+
   it('delivers an event replayed while an attempt is in flight, whatever that attempt reports', async () => {
     const app = await receiver();
     const [event] = await write(eventOf('ent-replay-in-flight'));

@@ -167,7 +167,8 @@ ${group('usage.')}
 
 - \`POST\` with \`Content-Type: application/json\`; answer with a 2xx status once the event is
   stored. Anything else (a redirect included) or no answer within the timeout is retried with
-  backoff until \`WEBHOOK_RETRY_HORIZON_HOURS\` (default 72) after the event occurred.
+  backoff until \`WEBHOOK_RETRY_HORIZON_HOURS\` (default 72) after the event occurred, or after
+  it was last replayed.
 - \`Marketplace-Signature: t=<unix seconds>,v1=<hex>\`: \`<hex>\` is the lowercase hex HMAC-SHA256 of
   \`<t>.<body>\` (the raw body bytes) keyed by a webhook secret (\`WEBHOOK_SECRETS\`). While secrets
   rotate the header carries one \`v1\` per secret: accept the event when any \`v1\` matches any

@@ -17,7 +17,7 @@ export interface DeliverWebhooksDeps {
   readonly endpoints: readonly WebhookEndpoint[];
   /** A number in [0, 1) for the backoff's jitter. */
   readonly random: () => number;
-  /** How long after it occurred an event is still retried. */
+  /** How long after it occurred (or was last replayed) an event is still retried. */
   readonly retryHorizonMs: number;
   /** How long a claimed event stays hidden from other runs; must outlast a claimed batch. */
   readonly leaseMs: number;
@@ -192,6 +192,7 @@ const deliverMessage = async (
       attempt: message.attempts,
       random: deps.random(),
       occurredAtEpochMs: message.occurredAtEpochMs,
+      replayedAtEpochMs: message.replayedAtEpochMs,
       retryHorizonMs: deps.retryHorizonMs,
     });
     if (next.kind === 'give_up') {

@@ -45,8 +45,9 @@ export interface ReplayRangeResult {
 
 /**
  * Delivers one event again to every endpoint, whatever became of it (delivered, failed, still
- * pending): it is due at once with no attempts counted, and the next delivery run (or the
- * attempt made here) sends it. The vendor's app sees the same event id again.
+ * pending): it is due at once with no attempts counted and a whole retry horizon ahead of it,
+ * however long ago it occurred, and the next delivery run (or the attempt made here) sends it.
+ * The vendor's app sees the same event id again.
  *
  * @returns the event as stored now.
  * @throws NotFoundError when no event has that id.

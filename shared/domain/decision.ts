@@ -380,6 +380,7 @@ export const outboxMessagesFor = (
     status: OutboxStatus.pending,
     deliveredTo: [],
     claimId: null,
+    replayedAtEpochMs: null,
   }));
 
 /**

@@ -171,6 +171,8 @@ export interface OutboxMessage {
    * holds only while the claim it names is still this one.
    */
   readonly claimId: string | null;
+  /** When it was last replayed, null until then: its retry horizon counts from then. */
+  readonly replayedAtEpochMs: number | null;
 }
 
 /**

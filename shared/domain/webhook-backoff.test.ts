@@ -92,6 +92,23 @@ describe('the retry horizon', () => {
     expect(webhookHorizonEndEpochMs(NOW, horizonMs)).toBe(NOW + horizonMs);
   });
 
+  it('counts the horizon from the last replay when there was one', () => {
+    const input = { nowEpochMs: NOW, attempt: 1, random: 0, retryHorizonMs: horizonMs };
+    // Replayed four days after it occurred, the event gets a whole horizon again.
+    const occurredAtEpochMs = NOW - 96 * HOUR_MS;
+    expect(nextWebhookAttempt({ ...input, occurredAtEpochMs, replayedAtEpochMs: NOW })).toEqual({
+      kind: 'retry',
+      atEpochMs: NOW + 15 * SECOND_MS,
+    });
+    expect(nextWebhookAttempt({ ...input, occurredAtEpochMs, replayedAtEpochMs: null })).toEqual({
+      kind: 'give_up',
+      horizonEndEpochMs: occurredAtEpochMs + horizonMs,
+    });
+    expect(webhookHorizonEndEpochMs(occurredAtEpochMs, horizonMs, NOW)).toBe(NOW + horizonMs);
+    // A replay time before the event (a clock that stepped back) never shortens its horizon.
+    expect(webhookHorizonEndEpochMs(NOW, horizonMs, NOW - HOUR_MS)).toBe(NOW + horizonMs);
+  });
+
   it('gives an event at least 78 attempts over the default horizon, then gives up', () => {
     let nowEpochMs = NOW;
     let attempts = 0;

@@ -1,6 +1,6 @@
 /**
  * When a webhook that failed is tried again, and when it is given up: exponential backoff with
- * jitter, bounded by a horizon counted from when the event occurred.
+ * jitter, bounded by a horizon counted from when the event occurred or was last replayed.
  */
 
 export interface WebhookBackoffPolicy {
@@ -44,26 +44,39 @@ export type WebhookRetry =
   | { readonly kind: 'retry'; readonly atEpochMs: number }
   | { readonly kind: 'give_up'; readonly horizonEndEpochMs: number };
 
-/** The last moment an event occurred at `occurredAtEpochMs` may still be attempted. */
-export const webhookHorizonEndEpochMs = (occurredAtEpochMs: number, retryHorizonMs: number) =>
-  occurredAtEpochMs + retryHorizonMs;
+/**
+ * The last moment an event that occurred at `occurredAtEpochMs` may still be attempted: a
+ * horizon after it occurred, or after it was last replayed when that is later.
+ */
+export const webhookHorizonEndEpochMs = (
+  occurredAtEpochMs: number,
+  retryHorizonMs: number,
+  replayedAtEpochMs: number | null = null,
+) => Math.max(occurredAtEpochMs, replayedAtEpochMs ?? occurredAtEpochMs) + retryHorizonMs;
 
 /**
  * After failed attempt number `attempt` at `nowEpochMs`: retry after the backoff, or give up when
- * that retry would fall after the horizon (`occurredAtEpochMs + retryHorizonMs`). The horizon
- * counts from the event, not from its first attempt, so an event that waited for its app does
- * not get a fresh horizon on every run.
+ * that retry would fall after the horizon (see `webhookHorizonEndEpochMs`). The horizon counts
+ * from the event, not from its first attempt, so an event that waited for its app does not get
+ * a fresh horizon on every run; a replay starts a fresh one, since the vendor asked for the
+ * event again, perhaps long after it occurred.
  */
 export const nextWebhookAttempt = (input: {
   readonly nowEpochMs: number;
   readonly attempt: number;
   readonly random: number;
   readonly occurredAtEpochMs: number;
+  /** When the event was last replayed, if ever. */
+  readonly replayedAtEpochMs?: number | null;
   readonly retryHorizonMs: number;
   readonly policy?: WebhookBackoffPolicy;
 }): WebhookRetry => {
   const atEpochMs = input.nowEpochMs + webhookBackoffMs(input.attempt, input.random, input.policy);
-  const horizonEndEpochMs = webhookHorizonEndEpochMs(input.occurredAtEpochMs, input.retryHorizonMs);
+  const horizonEndEpochMs = webhookHorizonEndEpochMs(
+    input.occurredAtEpochMs,
+    input.retryHorizonMs,
+    input.replayedAtEpochMs,
+  );
   return atEpochMs > horizonEndEpochMs
     ? { kind: 'give_up', horizonEndEpochMs }
     : { kind: 'retry', atEpochMs };

@@ -252,8 +252,9 @@ export interface Store {
 
   /**
    * Delivers the message again to every endpoint, whatever its status: `pending`, due at
-   * `nowEpochMs`, no attempts, no endpoints served, no last error, and under no claim, so that
-   * what a claimer still at work on it reports afterwards changes nothing.
+   * `nowEpochMs`, no attempts, no endpoints served, no last error, `replayedAtEpochMs` now (its
+   * retry horizon starts again), and under no claim, so that what a claimer still at work on it
+   * reports afterwards changes nothing.
    *
    * @returns the message as stored now.
    * @throws NotFoundError when no message has that id.

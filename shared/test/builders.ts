@@ -78,6 +78,7 @@ export const anOutboxMessage = (overrides: Partial<OutboxMessage> = {}): OutboxM
   status: 'pending',
   deliveredTo: [],
   claimId: null,
+  replayedAtEpochMs: null,
   ...overrides,
 });
 

@@ -1281,6 +1281,7 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
             attempts: 0,
             deliveredTo: [],
             lastError: null,
+            replayedAtEpochMs: now,
           });
           expect(await stored(message.id)).toEqual(replayed);
           const claimed = await store.claimOutbox({

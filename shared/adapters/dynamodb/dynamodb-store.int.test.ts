@@ -135,7 +135,13 @@ describe('DynamoDB store: what the table holds', () => {
   });
 
   it('reads a message stored before statuses: pending while due, delivered otherwise', async () => {
-    const { status: _status, deliveredTo: _deliveredTo, ...legacy } = anOutboxMessage();
+    const {
+      status: _status,
+      deliveredTo: _deliveredTo,
+      claimId: _claimId,
+      replayedAtEpochMs: _replayedAtEpochMs,
+      ...legacy
+    } = anOutboxMessage();
     const write = (id: string, due: boolean) =>
       table.client.send(
         new PutCommand({
@@ -163,6 +169,8 @@ describe('DynamoDB store: what the table holds', () => {
       id: pending,
       status: 'pending',
       deliveredTo: [],
+      claimId: null,
+      replayedAtEpochMs: null,
     });
     expect(await table.store.getOutboxMessage(delivered)).toMatchObject({
       status: 'delivered',

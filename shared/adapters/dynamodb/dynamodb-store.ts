@@ -1176,6 +1176,7 @@ export const createDynamoDbStore = (
         nextAttemptAtEpochMs: nowEpochMs,
         attempts: 0,
         lastError: null,
+        replayedAtEpochMs: nowEpochMs,
         ...pendingOutboxIndexKeys(message, nowEpochMs),
         // Rows from before the time listing existed join it now.
         [INDEXES.byTenant.pk]: partitions.outboxByTime,

@@ -312,6 +312,7 @@ export const outboxFromItem = (item: Item): OutboxMessage => {
       (item[INDEXES.lists.pk] === partitions.outboxDue ? 'pending' : 'delivered')) as OutboxStatus,
     deliveredTo: deliveredToOf(deliveredTo),
     claimId: typeof claimId === 'string' ? claimId : null,
+    replayedAtEpochMs: item.replayedAtEpochMs ?? null,
   } as unknown as OutboxMessage;
 };
 

@@ -134,6 +134,9 @@ const validateOutboxMessage = (message: OutboxMessage, path: string): void => {
   }
   validateDeliveredTo(message.deliveredTo, `${path}.deliveredTo`);
   assertClaimId(message.claimId, `${path}.claimId`);
+  if (message.replayedAtEpochMs !== null) {
+    assertEpochMs(message.replayedAtEpochMs, `${path}.replayedAtEpochMs`);
+  }
   assertItemSize(message, path);
 };
 

@@ -353,6 +353,7 @@ export const outboxToDoc = (message: OutboxMessage): DocumentData => {
     status: message.status,
     deliveredTo: deliveredToOf(message.deliveredTo),
     claimId: message.claimId,
+    replayedAtEpochMs: message.replayedAtEpochMs,
     dueAtEpochMs: pending ? message.nextAttemptAtEpochMs : null,
     pendingOrderingKey: pending ? outboxOrderingKey(message) : null,
     timeKey: outboxTimeKey(message),
@@ -386,6 +387,7 @@ export const outboxFromDoc = (doc: DocumentData): OutboxMessage => ({
     (typeof doc.dueAtEpochMs === 'number' ? 'pending' : 'delivered')) as OutboxStatus,
   deliveredTo: deliveredToOf(doc.deliveredTo),
   claimId: typeof doc.claimId === 'string' ? doc.claimId : null,
+  replayedAtEpochMs: (doc.replayedAtEpochMs ?? null) as number | null,
 });
 
 /** The expiry is a Timestamp for the TTL policy, as for event records. */

@@ -159,7 +159,13 @@ describe('Firestore store: adapter specifics', () => {
   });
 
   it('reads a message stored before statuses: pending while due, delivered otherwise', async () => {
-    const { status: _status, deliveredTo: _deliveredTo, ...legacy } = anOutboxMessage();
+    const {
+      status: _status,
+      deliveredTo: _deliveredTo,
+      claimId: _claimId,
+      replayedAtEpochMs: _replayedAtEpochMs,
+      ...legacy
+    } = anOutboxMessage();
     const write = (id: string, due: boolean) =>
       db
         .collection(`${collectionPrefix}outbox`)
@@ -179,6 +185,8 @@ describe('Firestore store: adapter specifics', () => {
       id: pending,
       status: 'pending',
       deliveredTo: [],
+      claimId: null,
+      replayedAtEpochMs: null,
     });
     expect(await store.getOutboxMessage(delivered)).toMatchObject({
       status: 'delivered',

@@ -283,6 +283,9 @@ const validateOutboxMessage = (message: OutboxMessage, path: string): void => {
   assertOneOf(message.status, OUTBOX_STATUSES, `${path}.status`);
   validateDeliveredTo(message.deliveredTo, `${path}.deliveredTo`);
   assertNullableKey(message.claimId, `${path}.claimId`);
+  if (message.replayedAtEpochMs !== null) {
+    assertEpochMs(message.replayedAtEpochMs, `${path}.replayedAtEpochMs`);
+  }
   assertItemSize(message, path);
 };
 
@@ -1163,6 +1166,7 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
           deliveredTo: [],
           lastError: null,
           claimId: null,
+          replayedAtEpochMs: nowEpochMs,
         };
         tx.update(ref, {
           status: replayed.status,
@@ -1172,6 +1176,7 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
           lastError: null,
           // Under no claim: what a claimer still at work on it reports changes nothing.
           claimId: null,
+          replayedAtEpochMs: nowEpochMs,
           dueAtEpochMs: nowEpochMs,
           pendingOrderingKey: outboxOrderingKey(replayed),
           // Documents from before the listings existed join them now.
