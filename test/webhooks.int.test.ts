@@ -324,10 +324,14 @@ describe.each([
     expect(a.received.map((r) => r.event.id).filter((id) => id !== other!.id)).toEqual([first!.id]);
     const waiting = await stored(second!);
     const failed = await stored(first!);
-    expect(waiting).toMatchObject({ status: 'pending', deliveredTo: [endpointOf(b).id] });
-    expect(waiting.lastError).toContain(first!.id);
+    // Held back is not a try: no attempt counted, no error, and nothing in the log for A.
+    expect(waiting).toMatchObject({
+      status: 'pending',
+      deliveredTo: [endpointOf(b).id],
+      attempts: 0,
+      lastError: null,
+    });
     expect(waiting.nextAttemptAtEpochMs).toBeGreaterThan(failed.nextAttemptAtEpochMs);
-    // Held back is not a try: nothing in the log for A.
     expect((await logOf(second!)).map((e) => e.endpointId)).toEqual([endpointOf(b).id]);
 
     // A recovers: at the first event's retry, both reach A, in order, and B gets no repeat.
@@ -337,6 +341,54 @@ describe.each([
     expect(a.accepted()).toEqual([other!.id, first!.id, second!.id]);
     expect(b.accepted().filter((id) => id !== other!.id)).toEqual([first!.id, second!.id]);
     expect(await stored(second!)).toMatchObject({ status: 'delivered' });
+  });
+
+  it('starts the backoff of an event that was held back at its first step', async () => {
+    const app = await receiver();
+    const [first, second] = await write(eventOf('ent-held', 0), eventOf('ent-held', 1));
+    app.answer((event) => (event.id === first!.id ? { status: 500 } : { status: 200 }));
+    // Five rounds in which the first event fails and the second is only held back.
+    for (let round = 0; round < 5; round += 1) {
+      now = Math.max(now + 1, (await stored(second!)).nextAttemptAtEpochMs);
+      expect(await deliverWebhooks(depsFor([app]))).toMatchObject({ deferred: 1 });
+    }
+    expect(await logOf(second!)).toEqual([]);
+    expect(await stored(second!)).toMatchObject({ attempts: 0, lastError: null });
+
+    // The first gets through; the second fails its first real try.
+    app.answer((event) => (event.id === first!.id ? { status: 200 } : { status: 500 }));
+    now = Math.max(
+      (await stored(first!)).nextAttemptAtEpochMs,
+      (await stored(second!)).nextAttemptAtEpochMs,
+    );
+    expect(await deliverWebhooks(depsFor([app]))).toMatchObject({ delivered: 1, retried: 1 });
+    const retried = await stored(second!);
+    expect((await logOf(second!)).map((entry) => entry.attempt)).toEqual([1]);
+    expect(retried).toMatchObject({ attempts: 1, lastError: expect.stringContaining('HTTP 500') });
+    expect(retried.nextAttemptAtEpochMs - now).toBeLessThanOrEqual(FIRST_RETRY_MS.max);
+  });
+
+  it('keeps the last real error of an event it holds back', async () => {
+    const a = await receiver();
+    const b = await receiver();
+    const [first, second] = await write(eventOf('ent-held-error', 0), eventOf('ent-held-error', 1));
+    a.answer((event) => (event.id === first!.id ? { status: 500 } : { status: 200 }));
+    b.answer((event) => (event.id === second!.id ? { status: 503 } : { status: 200 }));
+    now = T0 + 1;
+    // The second waits for the first at A, and B refuses it.
+    expect(await deliverWebhooks(depsFor([a, b]))).toMatchObject({ retried: 2 });
+    const refused = await stored(second!);
+    expect(refused).toMatchObject({ attempts: 1, lastError: expect.stringContaining('HTTP 503') });
+
+    // B takes it now, and it still waits at A: held back, with B's refusal still its last error.
+    b.answer({ status: 200 });
+    now = Math.max((await stored(first!)).nextAttemptAtEpochMs, refused.nextAttemptAtEpochMs);
+    expect(await deliverWebhooks(depsFor([a, b]))).toMatchObject({ retried: 1, deferred: 1 });
+    expect(await stored(second!)).toMatchObject({
+      attempts: 1,
+      deliveredTo: [endpointOf(b).id],
+      lastError: refused.lastError,
+    });
   });
 
   it('holds a new event back for an older one leased by another run, without a try', async () => {

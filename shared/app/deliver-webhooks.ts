@@ -48,7 +48,7 @@ export interface DeliverWebhooksResult {
   readonly failed: number;
   /**
    * Not failed, but held back from an endpoint that an older event of the same purchase has not
-   * reached yet: tried again after that one.
+   * reached yet: tried again after that one, with no attempt counted.
    */
   readonly deferred: number;
 }
@@ -210,18 +210,23 @@ const deliverMessage = async (
     return 'retried';
   }
 
-  // Held back only: no failure, so no backoff and no horizon; the event comes round again just
-  // after the soonest of the events it waits for is due. Those occurred no later than this one,
-  // so they reach their own horizon first and stop holding it back.
+  // Held back only: no failure, so no attempt counted (the claim's is given back), no backoff,
+  // no horizon and the last real error kept. The event comes round again just after the
+  // soonest of the events it waits for is due, and waits as long as they are pending; each of
+  // them is delivered or given up at its own horizon.
   const [endpointId, blocker] = [...blockers.entries()].reduce((soonest, entry) =>
     entry[1].nextAttemptAtEpochMs < soonest[1].nextAttemptAtEpochMs ? entry : soonest,
   );
-  await store.retryOutboxAt(
+  await store.deferOutbox(
     message,
     Math.max(blocker.nextAttemptAtEpochMs + 1, nowEpochMs + MIN_DEFER_MS),
-    shorten(`${endpointId}: waiting for the older event ${blocker.id}`),
     deliveredNow,
   );
+  deps.logger.info('webhook held back behind an older event of its purchase', {
+    messageId: message.id,
+    endpointId,
+    waitingFor: blocker.id,
+  });
   return 'deferred';
 };
 
@@ -253,7 +258,9 @@ const byOrderingKey = (batch: readonly OutboxMessage[]): OutboxMessage[][] => {
  * 3. Writes every try to the delivery log: status, latency, outcome, a short error.
  * 4. A 2xx from every endpoint acknowledges the event. Anything else (3xx, 4xx, 5xx, timeout,
  *    no connection) retries it after a jittered exponential backoff at the endpoints that did
- *    not take it, or gives it up once that retry would fall after the retry horizon.
+ *    not take it, or gives it up once that retry would fall after the retry horizon. An event
+ *    only held back is not failed: it gets its attempt back and comes round again after the
+ *    event it waits for.
  *
  * Does nothing without endpoints. Delivery is at least once: the vendor's app drops repeats by
  * the event id. A store failure on one event does not stop the others; the run then throws it

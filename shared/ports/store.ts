@@ -242,6 +242,21 @@ export interface Store {
   ): Promise<void>;
 
   /**
+   * Not tried at every endpoint it is owed, through no failure (held back behind an older
+   * message of its ordering key): due again at `atEpochMs` with the claim's attempt given back
+   * and its last error kept, and `deliveredTo` added as in {@link Store.retryOutboxAt}. Holds
+   * only under the lease's claim, as {@link Store.ackOutbox}.
+   *
+   * @throws ValidationError when the lease names no claim: only a claim counted an attempt.
+   * @throws NotFoundError when no message has that id.
+   */
+  deferOutbox(
+    lease: OutboxLease,
+    atEpochMs: number,
+    deliveredTo?: readonly string[],
+  ): Promise<void>;
+
+  /**
    * Given up (the retry horizon passed): `failed`, off the due list, kept for the log and replay,
    * with `deliveredTo` added as in {@link Store.retryOutboxAt}. Holds only under the lease's
    * claim, as {@link Store.ackOutbox}.

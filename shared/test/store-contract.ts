@@ -1212,6 +1212,37 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
         expect(await stored(message!.id)).toEqual(retried);
       });
 
+      it('defers a claimed message with its attempt given back and its last error kept', async () => {
+        const at = ownTime();
+        const [message] = await write(anOutboxMessage({ nextAttemptAtEpochMs: at }));
+        const claim = { limit: 10, leaseMs: 10, ids: [message!.id] };
+        const [first] = await store.claimOutbox({ ...claim, nowEpochMs: at });
+        await store.retryOutboxAt(first!, at + 100, 'HTTP 503', ['endpoint-a']);
+        const [second] = await store.claimOutbox({ ...claim, nowEpochMs: at + 100 });
+        expect(second!.attempts).toBe(2);
+
+        await store.deferOutbox(second!, at + 200, ['endpoint-b']);
+        const deferred = await stored(message!.id);
+        expect(deferred).toMatchObject({
+          status: 'pending',
+          attempts: 1,
+          nextAttemptAtEpochMs: at + 200,
+          lastError: 'HTTP 503',
+          claimId: null,
+        });
+        expect([...deferred.deliveredTo].sort()).toEqual(['endpoint-a', 'endpoint-b']);
+        // The report ended the claim: a repeat gives back nothing more.
+        await store.deferOutbox(second!, at + 300);
+        expect(await stored(message!.id)).toEqual(deferred);
+
+        expect(await store.claimOutbox({ ...claim, nowEpochMs: at + 199 })).toEqual([]);
+        const [third] = await store.claimOutbox({ ...claim, nowEpochMs: at + 200 });
+        expect(third!.attempts).toBe(2);
+        await expect(
+          store.deferOutbox({ id: `missing-${randomUUID()}`, claimId: 'claim-1' }, at),
+        ).rejects.toBeInstanceOf(NotFoundError);
+      });
+
       it('keeps a replay made while a claimer is at work from what that claimer reports', async () => {
         const at = ownTime();
         const [failing, acking, retrying] = await write(
@@ -1330,6 +1361,9 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
           () => store.failOutbox({ id: 'out-1', claimId: null }, 'x', [' spaced ']),
           () => store.failOutbox({ id: '', claimId: null }, 'x'),
           () => store.ackOutbox({ id: 'out-1', claimId: '' }),
+          // Only a claim counted an attempt to give back.
+          () => store.deferOutbox({ id: 'out-1', claimId: null }, T0),
+          () => store.deferOutbox({ id: 'out-1', claimId: 'claim-1' }, -1),
           () => store.ackOutbox('out-1' as unknown as OutboxLease),
           () => store.replayOutbox('out-1', -5),
         ];

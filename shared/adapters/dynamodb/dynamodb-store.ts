@@ -115,6 +115,7 @@ import {
   validateDeliveryAttempt,
   validateEventKey,
   validateOutboxClaim,
+  validateOutboxDeferral,
   validateOutboxFailure,
   validateOutboxLease,
   validateOutboxQuery,
@@ -1147,6 +1148,29 @@ export const createDynamoDbStore = (
     });
   };
 
+  const deferOutbox = async (
+    lease: OutboxLease,
+    atEpochMs: number,
+    deliveredTo: readonly string[] = [],
+  ): Promise<void> => {
+    validateOutboxDeferral(lease, atEpochMs, deliveredTo);
+    // The claim counted one attempt (and the report ends it), so the count stays at 0 or more.
+    await updateUnderClaim(lease, 'defer outbox message', {
+      set: '#next = :at, #dueSk = :dueSortKey, #attempts = #attempts - :one',
+      add: deliveredToClause(deliveredTo),
+      names: {
+        '#next': 'nextAttemptAtEpochMs',
+        '#dueSk': INDEXES.lists.sk,
+        '#attempts': 'attempts',
+      },
+      values: {
+        ':at': atEpochMs,
+        ':dueSortKey': outboxDueSortKey(atEpochMs, lease.id),
+        ':one': 1,
+      },
+    });
+  };
+
   const failOutbox = async (
     lease: OutboxLease,
     lastError: string,
@@ -1379,6 +1403,7 @@ export const createDynamoDbStore = (
     listOutbox,
     ackOutbox,
     retryOutboxAt,
+    deferOutbox,
     failOutbox,
     replayOutbox,
     recordDeliveryAttempt,

@@ -280,6 +280,22 @@ export const validateOutboxRetry = (
   validateDeliveredTo(deliveredTo, 'deliveredTo');
 };
 
+export const validateOutboxDeferral = (
+  lease: OutboxLease,
+  atEpochMs: number,
+  deliveredTo: readonly string[],
+): void => {
+  validateOutboxLease(lease);
+  // Only a claim counted an attempt, so only a claim has one to give back.
+  if (lease.claimId === null) {
+    throw new ValidationError('lease.claimId must name the claim being deferred', {
+      path: 'lease.claimId',
+    });
+  }
+  assertEpochMs(atEpochMs, 'atEpochMs');
+  validateDeliveredTo(deliveredTo, 'deliveredTo');
+};
+
 export const validateOutboxFailure = (
   lease: OutboxLease,
   lastError: string,

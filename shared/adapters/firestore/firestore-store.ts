@@ -294,6 +294,16 @@ const validateLease = (lease: OutboxLease): void => {
   assertNullableKey(lease.claimId, 'lease.claimId');
 };
 
+/** Only a claim counted an attempt, so only a claim has one to give back. */
+const validateClaimedLease = (lease: OutboxLease): void => {
+  validateLease(lease);
+  if (lease.claimId === null) {
+    throw new ValidationError('lease.claimId must name the claim being deferred', {
+      path: 'lease.claimId',
+    });
+  }
+};
+
 /**
  * An ordering key as `outboxOrderingKey` makes it: fixed words around one id, which must be a
  * key like any other.
@@ -1136,6 +1146,18 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
         }));
       },
     ),
+
+    deferOutbox: guarded('deferOutbox', async (lease, atEpochMs, deliveredTo = []) => {
+      validateClaimedLease(lease);
+      assertEpochMs(atEpochMs, 'atEpochMs');
+      validateDeliveredTo(deliveredTo, 'deliveredTo');
+      await updateUnderClaim(lease, (message) => ({
+        nextAttemptAtEpochMs: atEpochMs,
+        dueAtEpochMs: atEpochMs,
+        attempts: Math.max(0, message.attempts - 1),
+        deliveredTo: deliveredToOf([...message.deliveredTo, ...deliveredTo]),
+      }));
+    }),
 
     failOutbox: guarded('failOutbox', async (lease, lastError, deliveredTo = []) => {
       validateLease(lease);
