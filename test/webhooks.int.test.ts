@@ -641,6 +641,29 @@ describe.each([
     expect(withWebhookDelivery(depsFor([]))).toBe(store);
   });
 
+  it('claims again after a batch that another run took part of, until nothing is due', async () => {
+    const app = await receiver();
+    await write(...Array.from({ length: 25 }, (_, index) => eventOf(`ent-race-${index}`, index)));
+    now = T0 + 24;
+    // Another run wins 7 of the first batch's 10 claims: that batch comes back with 3.
+    let raced = false;
+    const racing: Store = {
+      ...store,
+      claimOutbox: async (claim) => {
+        const batch = await store.claimOutbox(claim);
+        if (raced) return batch;
+        raced = true;
+        return batch.slice(0, 3);
+      },
+    };
+
+    expect(await deliverWebhooks(depsFor([app], { store: racing }))).toMatchObject({
+      claimed: 18,
+      delivered: 18,
+    });
+    expect(app.accepted()).toHaveLength(18);
+  });
+
   it('sends the events of different purchases side by side, within the run limit', async () => {
     const app = await receiver();
     const events = await write(

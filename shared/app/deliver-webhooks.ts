@@ -309,7 +309,10 @@ export const deliverWebhooks = async (
         }
       }
     });
-    if (batch.length < wanted) break;
+    // A claim that finds nothing ends the run. One that comes back short may only have lost
+    // some of what it saw to another run, so the run claims again, unless it was a claim of
+    // given ids: that one looked at every id.
+    if (batch.length === 0 || (input.ids !== undefined && batch.length < wanted)) break;
   }
 
   if (counts.claimed > 0) deps.logger.debug('webhook delivery run', counts);
