@@ -418,6 +418,53 @@ describe.each([
     expect(app.accepted()).toEqual([older!.id, newer!.id]);
   });
 
+  it('stops sending to an endpoint that did not answer, so the others drain their backlog', async () => {
+    const healthy = await receiver();
+    const blackHole = await receiver();
+    blackHole.answer('hang');
+    const events = await write(
+      ...Array.from({ length: 12 }, (_, index) => eventOf(`ent-black-hole-${index}`, index)),
+    );
+    now = T0 + 11;
+
+    const result = await deliverWebhooks(depsFor([healthy, blackHole]));
+
+    // One round of the purchases served at once waited for the timeout; the rest were not sent.
+    expect(healthy.accepted().sort()).toEqual(events.map((e) => e.id).sort());
+    const tried = blackHole.received.map((r) => r.event.id);
+    expect(tried.length).toBeGreaterThan(0);
+    expect(tried.length).toBeLessThanOrEqual(4);
+    expect(result).toEqual({
+      claimed: 12,
+      delivered: 0,
+      retried: tried.length,
+      failed: 0,
+      deferred: 12 - tried.length,
+    });
+    for (const event of events) {
+      const after = await stored(event);
+      expect(after).toMatchObject({ status: 'pending', deliveredTo: [endpointOf(healthy).id] });
+      expect(after.nextAttemptAtEpochMs - now).toBeGreaterThanOrEqual(FIRST_RETRY_MS.min);
+      expect(after.nextAttemptAtEpochMs - now).toBeLessThanOrEqual(FIRST_RETRY_MS.max);
+      if (tried.includes(event.id)) {
+        expect(after).toMatchObject({
+          attempts: 1,
+          lastError: expect.stringContaining('no answer'),
+        });
+      } else {
+        // Not sent there is no try: no attempt counted, nothing in its log for that endpoint.
+        expect(after).toMatchObject({ attempts: 0, lastError: null });
+        expect((await logOf(event)).map((e) => e.endpointId)).toEqual([endpointOf(healthy).id]);
+      }
+    }
+
+    // The next run tries the endpoint again, and delivers there once it answers.
+    blackHole.answer({ status: 200 });
+    now += FIRST_RETRY_MS.max;
+    expect(await deliverWebhooks(depsFor([healthy, blackHole]))).toMatchObject({ delivered: 12 });
+    expect(healthy.received).toHaveLength(12);
+  });
+
   it('gives an event up once its next try would fall after the horizon', async () => {
     const healthy = await receiver();
     const failing = await receiver();

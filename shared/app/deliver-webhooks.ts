@@ -1,7 +1,7 @@
 import type { DeliveryAttempt, OutboxMessage } from '../domain/model';
 import { outboxOrderingKey } from '../domain/model';
 import { vendorEventEnvelope } from '../domain/vendor-events';
-import { nextWebhookAttempt } from '../domain/webhook-backoff';
+import { nextWebhookAttempt, webhookBackoffMs } from '../domain/webhook-backoff';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { Store } from '../ports/store';
@@ -47,8 +47,9 @@ export interface DeliverWebhooksResult {
   /** Still not taken everywhere at the end of the retry horizon: given up, replayable. */
   readonly failed: number;
   /**
-   * Not failed, but held back from an endpoint that an older event of the same purchase has not
-   * reached yet: tried again after that one, with no attempt counted.
+   * Not failed, but not tried at some endpoint, with no attempt counted: held back from one that
+   * an older event of the same purchase has not reached yet (tried again after that one), or
+   * kept from one that gave no answer earlier in the run (tried again after the backoff).
    */
   readonly deferred: number;
 }
@@ -140,9 +141,59 @@ const attemptOf = (
   expiresAtEpochSeconds: Math.floor(tried.atEpochMs / 1000) + deps.deliveryLogTtlSeconds,
 });
 
+/**
+ * What the events of one run share: the endpoints that gave no answer (a timeout, a refused
+ * connection) in it. Each event sent there would wait out the same timeout, holding up its
+ * delivery to the healthy endpoints too, so the run sends no more there.
+ */
+interface RunState {
+  readonly unreachable: Set<string>;
+}
+
+/**
+ * Puts off an event that some endpoint it owes was not tried at, through no failure: held back
+ * behind an older event of its purchase, or skipped at an endpoint unreachable in this run. No
+ * attempt is counted (the claim's is given back) and the last real error stays. It comes round
+ * again at the soonest moment either can clear: just after the earliest event it waits for is
+ * due (it waits as long as that one is pending, and each is delivered or given up at its own
+ * horizon), or after the backoff of its current attempt at a skipped endpoint, for an endpoint
+ * that is down to be tried again by a later run.
+ */
+const deferMessage = async (
+  deps: DeliverWebhooksDeps,
+  message: OutboxMessage,
+  skip: { blockers: Map<string, OutboxMessage>; unreachable: readonly WebhookEndpoint[] },
+  deliveredNow: readonly string[],
+): Promise<'deferred'> => {
+  const nowEpochMs = deps.clock.now();
+  const times: number[] = [];
+  const blockers = [...skip.blockers.entries()];
+  if (blockers.length > 0) {
+    const [endpointId, blocker] = blockers.reduce((soonest, entry) =>
+      entry[1].nextAttemptAtEpochMs < soonest[1].nextAttemptAtEpochMs ? entry : soonest,
+    );
+    times.push(Math.max(blocker.nextAttemptAtEpochMs + 1, nowEpochMs + MIN_DEFER_MS));
+    deps.logger.info('webhook held back behind an older event of its purchase', {
+      messageId: message.id,
+      endpointId,
+      waitingFor: blocker.id,
+    });
+  }
+  if (skip.unreachable.length > 0) {
+    times.push(nowEpochMs + webhookBackoffMs(message.attempts, deps.random()));
+    deps.logger.info('webhook not sent to endpoints unreachable earlier in this run', {
+      messageId: message.id,
+      endpointIds: skip.unreachable.map((endpoint) => endpoint.id),
+    });
+  }
+  await deps.store.deferOutbox(message, Math.min(...times), deliveredNow);
+  return 'deferred';
+};
+
 /** Sends one claimed event to every endpoint it still owes and records what became of it. */
 const deliverMessage = async (
   deps: DeliverWebhooksDeps,
+  run: RunState,
   message: OutboxMessage,
 ): Promise<Outcome> => {
   const { store } = deps;
@@ -152,10 +203,12 @@ const deliverMessage = async (
     return 'delivered';
   }
   const blockers = await blockersOf(store, message, owed);
+  const free = owed.filter((endpoint) => !blockers.has(endpoint.id));
+  const unreachable = free.filter((endpoint) => run.unreachable.has(endpoint.id));
   const body = JSON.stringify(vendorEventEnvelope(message));
   const tries = await Promise.all(
-    owed
-      .filter((endpoint) => !blockers.has(endpoint.id))
+    free
+      .filter((endpoint) => !run.unreachable.has(endpoint.id))
       .map(async (endpoint): Promise<Try> => {
         const atEpochMs = deps.clock.now();
         const result = await deps.sender.send({ endpoint, messageId: message.id, body });
@@ -176,19 +229,20 @@ const deliverMessage = async (
       statusCode: failure.result.kind === 'answered' ? failure.result.statusCode : null,
       error: reasonOf(failure.result),
     });
+    if (failure.result.kind === 'no_answer' && !run.unreachable.has(failure.endpoint.id)) {
+      run.unreachable.add(failure.endpoint.id);
+      deps.logger.warn('webhook endpoint unreachable: no more sends to it in this run', {
+        endpointId: failure.endpoint.id,
+        error: failure.result.error,
+      });
+    }
   }
-  if (failures.length === 0 && blockers.size === 0) {
-    await store.ackOutbox(message);
-    return 'delivered';
-  }
-
-  const nowEpochMs = deps.clock.now();
   if (failures.length > 0) {
     const lastError = shorten(
       failures.map((failure) => `${failure.endpoint.id}: ${reasonOf(failure.result)}`).join('; '),
     );
     const next = nextWebhookAttempt({
-      nowEpochMs,
+      nowEpochMs: deps.clock.now(),
       attempt: message.attempts,
       random: deps.random(),
       occurredAtEpochMs: message.occurredAtEpochMs,
@@ -205,29 +259,15 @@ const deliverMessage = async (
       });
       return 'failed';
     }
-    // An endpoint held back is looked at again then too: it may well be free by that time.
+    // An endpoint held back or skipped is looked at again then too: it may well be free.
     await store.retryOutboxAt(message, next.atEpochMs, lastError, deliveredNow);
     return 'retried';
   }
-
-  // Held back only: no failure, so no attempt counted (the claim's is given back), no backoff,
-  // no horizon and the last real error kept. The event comes round again just after the
-  // soonest of the events it waits for is due, and waits as long as they are pending; each of
-  // them is delivered or given up at its own horizon.
-  const [endpointId, blocker] = [...blockers.entries()].reduce((soonest, entry) =>
-    entry[1].nextAttemptAtEpochMs < soonest[1].nextAttemptAtEpochMs ? entry : soonest,
-  );
-  await store.deferOutbox(
-    message,
-    Math.max(blocker.nextAttemptAtEpochMs + 1, nowEpochMs + MIN_DEFER_MS),
-    deliveredNow,
-  );
-  deps.logger.info('webhook held back behind an older event of its purchase', {
-    messageId: message.id,
-    endpointId,
-    waitingFor: blocker.id,
-  });
-  return 'deferred';
+  if (blockers.size > 0 || unreachable.length > 0) {
+    return deferMessage(deps, message, { blockers, unreachable }, deliveredNow);
+  }
+  await store.ackOutbox(message);
+  return 'delivered';
 };
 
 /** The batch by ordering key, each key's events oldest first as the store lists them. */
@@ -254,13 +294,15 @@ const byOrderingKey = (batch: readonly OutboxMessage[]): OutboxMessage[][] => {
  * 2. Sends each event to every endpoint it has not reached yet, except one an older pending
  *    event of the same purchase (see `outboxOrderingKey`) has not reached: an endpoint gets a
  *    purchase's events in the order they occurred. In a batch, one purchase's events go one
- *    after the other and different purchases' side by side.
+ *    after the other and different purchases' side by side. Once an endpoint times out or
+ *    refuses the connection, the run sends it nothing more, so that the others do not wait on
+ *    it event after event.
  * 3. Writes every try to the delivery log: status, latency, outcome, a short error.
  * 4. A 2xx from every endpoint acknowledges the event. Anything else (3xx, 4xx, 5xx, timeout,
  *    no connection) retries it after a jittered exponential backoff at the endpoints that did
  *    not take it, or gives it up once that retry would fall after the retry horizon. An event
- *    only held back is not failed: it gets its attempt back and comes round again after the
- *    event it waits for.
+ *    only held back or kept from an unreachable endpoint is not failed: it gets its attempt
+ *    back and comes round again later.
  *
  * Does nothing without endpoints. Delivery is at least once: the vendor's app drops repeats by
  * the event id. A store failure on one event does not stop the others; the run then throws it
@@ -284,6 +326,7 @@ export const deliverWebhooks = async (
   const limit = input.limit ?? (input.ids ? input.ids.length : DEFAULT_RUN_LIMIT);
   const budgetMs = input.budgetMs ?? Number.POSITIVE_INFINITY;
   const errors: unknown[] = [];
+  const run: RunState = { unreachable: new Set() };
 
   while (counts.claimed < limit && deps.clock.now() - startedAtEpochMs < budgetMs) {
     const wanted = Math.min(WEBHOOK_CLAIM_BATCH, limit - counts.claimed);
@@ -297,7 +340,7 @@ export const deliverWebhooks = async (
     await inParallel(byOrderingKey(batch), KEY_CONCURRENCY, async (messages) => {
       for (const message of messages) {
         try {
-          counts[await deliverMessage(deps, message)] += 1;
+          counts[await deliverMessage(deps, run, message)] += 1;
         } catch (error) {
           // The event keeps its lease and comes round again once it ends; a later event of the
           // same purchase sees it still pending and waits for it.

@@ -242,10 +242,11 @@ export interface Store {
   ): Promise<void>;
 
   /**
-   * Not tried at every endpoint it is owed, through no failure (held back behind an older
-   * message of its ordering key): due again at `atEpochMs` with the claim's attempt given back
-   * and its last error kept, and `deliveredTo` added as in {@link Store.retryOutboxAt}. Holds
-   * only under the lease's claim, as {@link Store.ackOutbox}.
+   * Not tried at every endpoint it is owed, through no failure of its own (held back behind an
+   * older message of its ordering key, or kept from an endpoint that did not answer another
+   * message): due again at `atEpochMs` with the claim's attempt given back and its last error
+   * kept, and `deliveredTo` added as in {@link Store.retryOutboxAt}. Holds only under the
+   * lease's claim, as {@link Store.ackOutbox}.
    *
    * @throws ValidationError when the lease names no claim: only a claim counted an attempt.
    * @throws NotFoundError when no message has that id.
