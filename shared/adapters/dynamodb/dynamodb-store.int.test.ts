@@ -7,6 +7,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailableError, ValidationError } from '../../domain/errors';
+import { outboxOrderingKey } from '../../domain/model';
 import type { UsageHourKey } from '../../domain/model';
 import {
   aDecision,
@@ -27,6 +28,7 @@ import {
   ALLOCATION_SETS_ATTRIBUTE,
   DELIVERED_TO_ATTRIBUTE,
   deliveryAttemptKey,
+  orderingMarkerKey,
   outboxDueSortKey,
   outboxTimeSortKey,
   partitions,
@@ -101,37 +103,77 @@ describe('DynamoDB store: what the table holds', () => {
     expect(await table.store.getOutboxMessage(message.id)).toEqual(delivered);
   });
 
-  it('keeps a message by time for good, and on the ordering list only while pending', async () => {
+  it('keeps a message by time for good, and an ordering marker in the table while pending', async () => {
     const message = anOutboxMessage({
       entitlementId: `ent-${randomUUID()}`,
       occurredAtEpochMs: T0,
     });
     await table.store.applyDecision(aDecision({ outbox: [message] }));
+    const timeSortKey = outboxTimeSortKey(message);
+    const marker = orderingMarkerKey(message);
+    expect(marker).toEqual({
+      pk: `OUTORD#gcp:entitlement:${message.entitlementId}`,
+      sk: timeSortKey,
+    });
     const indexKeys = async () => {
       const row = (await rawItem(`OUT#${message.id}`, 'OUT'))!;
       return {
         ordering: [row[INDEXES.byAccount.pk], row[INDEXES.byAccount.sk]],
         time: [row[INDEXES.byTenant.pk], row[INDEXES.byTenant.sk]],
         due: row[INDEXES.lists.pk],
+        marker: await rawItem(marker.pk, marker.sk),
       };
     };
-    const timeSortKey = outboxTimeSortKey(message);
     expect(await indexKeys()).toEqual({
-      ordering: [`OUTORD#gcp:entitlement:${message.entitlementId}`, timeSortKey],
+      ordering: [undefined, undefined],
       time: ['OUTBOX', timeSortKey],
       due: partitions.outboxDue,
+      marker: { ...marker, entity: 'outbox-ordering', id: message.id },
     });
     await table.store.failOutbox(message, 'gave up', ['endpoint-a']);
     expect(await indexKeys()).toEqual({
       ordering: [undefined, undefined],
       time: ['OUTBOX', timeSortKey],
       due: undefined,
+      marker: undefined,
     });
     const row = await rawItem(`OUT#${message.id}`, 'OUT');
     expect(row?.[DELIVERED_TO_ATTRIBUTE]).toEqual(new Set(['endpoint-a']));
-    await table.store.replayOutbox(message.id, T0);
-    expect((await indexKeys()).ordering[0]).toBe(`OUTORD#gcp:entitlement:${message.entitlementId}`);
+    const replayed = await table.store.replayOutbox(message.id, T0);
+    expect((await indexKeys()).marker).toMatchObject({ id: message.id });
     expect(await rawItem(`OUT#${message.id}`, 'OUT')).not.toHaveProperty(DELIVERED_TO_ATTRIBUTE);
+    await table.store.ackOutbox(replayed);
+    expect((await indexKeys()).marker).toBeUndefined();
+  });
+
+  it('lists the pending messages of an ordering key with strongly consistent reads only', async () => {
+    const sent: Array<{ name: string; input: Record<string, unknown> }> = [];
+    const recording = {
+      send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        sent.push({ name: command.constructor.name, input: command.input });
+        return table.client.send(command as never);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const store = createDynamoDbStore(recording, { tableName: table.tableName });
+    const entitlementId = `ent-${randomUUID()}`;
+    const messages = [1, 2].map((offset) =>
+      anOutboxMessage({ entitlementId, occurredAtEpochMs: T0 + offset }),
+    );
+    await store.applyDecision(aDecision({ outbox: messages }));
+    sent.length = 0;
+
+    const listed = await store.listOutbox(
+      { by: 'ordering', orderingKey: outboxOrderingKey(messages[0]!) },
+      { limit: 10 },
+    );
+
+    expect(listed.items.map((m) => m.id)).toEqual(messages.map((m) => m.id));
+    expect(sent.map((command) => command.name)).toEqual(['QueryCommand', 'BatchGetCommand']);
+    expect(sent[0]!.input).toMatchObject({ ConsistentRead: true });
+    expect(sent[0]!.input).not.toHaveProperty('IndexName');
+    expect(sent[1]!.input).toMatchObject({
+      RequestItems: { [table.tableName]: { ConsistentRead: true } },
+    });
   });
 
   it('reads a message stored before statuses: pending while due, delivered otherwise', async () => {

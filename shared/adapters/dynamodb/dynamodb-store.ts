@@ -84,6 +84,8 @@ import {
   outboxTimeRange,
   outboxTimeSortKey,
   outboxToItem,
+  orderingMarkerKey,
+  orderingMarkerToItem,
   partitions,
   pendingOutboxIndexKeys,
   sortKeyPrefixes,
@@ -375,7 +377,10 @@ const deliveredToClause = (deliveredTo: readonly string[]): ExpressionPart =>
         values: { ':deliveredTo': new Set(deliveredTo) },
       };
 
-/** The index attributes a pending message has (see `pendingOutboxIndexKeys`). */
+/**
+ * The index attributes a pending message has (see `pendingOutboxIndexKeys`), and the gsi1 keys
+ * that rows written before the ordering markers still carry.
+ */
 const PENDING_INDEX_ATTRIBUTES = {
   '#orderingPk': INDEXES.byAccount.pk,
   '#orderingSk': INDEXES.byAccount.sk,
@@ -386,8 +391,9 @@ const PENDING_INDEX_ATTRIBUTES = {
 /**
  * The `Store` port on one DynamoDB table (layout in `table.ts`). Reads are strongly
  * consistent, and so are the listings that query the table itself (delivery attempts, an
- * entitlement's usage hours); the other listings read global secondary indexes (eventually
- * consistent in AWS, so a record written a moment ago may be missing from them).
+ * entitlement's usage hours, the pending messages of an ordering key); the other listings read
+ * global secondary indexes (eventually consistent in AWS, so a record written a moment ago may
+ * be missing from them).
  */
 export const createDynamoDbStore = (
   client: DynamoDBDocumentClient,
@@ -545,7 +551,7 @@ export const createDynamoDbStore = (
 
   const applyDecision = async (decision: Decision): Promise<'applied' | 'duplicate'> => {
     validateDecision(decision);
-    type Role = 'event' | 'account' | 'entitlement' | 'outbox';
+    type Role = 'event' | 'account' | 'entitlement' | 'outbox' | 'ordering';
     const roles: Role[] = ['event'];
     const transactItems: TransactItem[] = [
       {
@@ -590,6 +596,10 @@ export const createDynamoDbStore = (
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       });
+      if (message.status === 'pending') {
+        roles.push('ordering');
+        transactItems.push({ Put: { TableName, Item: orderingMarkerToItem(message) } });
+      }
     }
 
     const reasonOf = (role: Role, reasons: readonly CancellationReason[]) =>
@@ -655,7 +665,7 @@ export const createDynamoDbStore = (
           (role, index) => role === 'outbox' && conditionFailed(reasons[index]),
         );
         if (takenOutbox >= 0) {
-          const index = takenOutbox - (roles.length - decision.outbox.length);
+          const index = roles.slice(0, takenOutbox).filter((role) => role === 'outbox').length;
           throw new ValidationError(`outbox message ${decision.outbox[index]?.id} already exists`, {
             path: `outbox[${index}].id`,
           });
@@ -1055,13 +1065,11 @@ export const createDynamoDbStore = (
   };
 
   /**
-   * Runs the update of a claimer's report: it holds only while the message is pending (on the
-   * due list) under the lease's claim, and ends that claim. A message claimed again, replayed,
-   * acked or failed meanwhile is left as it is; one that does not exist is NotFound.
+   * The update of a claimer's report: it holds only while the message is pending (on the due
+   * list) under the lease's claim, and it ends that claim.
    */
-  const updateUnderClaim = async (
+  const updateUnderClaimInput = (
     lease: OutboxLease,
-    operation: string,
     update: {
       set: string;
       remove?: readonly string[];
@@ -1069,7 +1077,7 @@ export const createDynamoDbStore = (
       names: Record<string, string>;
       values: Record<string, unknown>;
     },
-  ): Promise<void> => {
+  ) => {
     const add = update.add ?? { expression: '', names: {}, values: {} };
     const claim =
       lease.claimId === null
@@ -1079,28 +1087,43 @@ export const createDynamoDbStore = (
             values: { ':null': 'NULL' },
           }
         : { condition: '#claimId = :claimId', values: { ':claimId': lease.claimId } };
+    return {
+      TableName,
+      Key: outboxKey(lease.id),
+      UpdateExpression:
+        `SET ${update.set} REMOVE ${[...(update.remove ?? []), '#claimId'].join(', ')}` +
+        add.expression,
+      ConditionExpression: `#duePk = :due AND ${claim.condition}`,
+      ExpressionAttributeNames: {
+        ...update.names,
+        ...add.names,
+        '#duePk': INDEXES.lists.pk,
+        '#claimId': CLAIM_ID_ATTRIBUTE,
+      },
+      ExpressionAttributeValues: {
+        ...update.values,
+        ...add.values,
+        ...claim.values,
+        ':due': partitions.outboxDue,
+      },
+    };
+  };
+
+  /**
+   * Runs a claimer's report that leaves the message pending (see `updateUnderClaimInput`). A
+   * message claimed again, replayed, acked or failed meanwhile is left as it is; one that does
+   * not exist is NotFound.
+   */
+  const updateUnderClaim = async (
+    lease: OutboxLease,
+    operation: string,
+    update: Parameters<typeof updateUnderClaimInput>[1],
+  ): Promise<void> => {
     try {
       await run(operation, () =>
         client.send(
           new UpdateCommand({
-            TableName,
-            Key: outboxKey(lease.id),
-            UpdateExpression:
-              `SET ${update.set} REMOVE ${[...(update.remove ?? []), '#claimId'].join(', ')}` +
-              add.expression,
-            ConditionExpression: `#duePk = :due AND ${claim.condition}`,
-            ExpressionAttributeNames: {
-              ...update.names,
-              ...add.names,
-              '#duePk': INDEXES.lists.pk,
-              '#claimId': CLAIM_ID_ATTRIBUTE,
-            },
-            ExpressionAttributeValues: {
-              ...update.values,
-              ...add.values,
-              ...claim.values,
-              ':due': partitions.outboxDue,
-            },
+            ...updateUnderClaimInput(lease, update),
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         ),
@@ -1114,10 +1137,63 @@ export const createDynamoDbStore = (
     }
   };
 
+  /**
+   * Writes a message's row (the first item, conditional) and its ordering marker together,
+   * again when the transaction collides with another.
+   *
+   * @returns false when the row's condition failed, and nothing was written.
+   */
+  const transactOutbox = async (
+    operation: string,
+    transactItems: TransactItem[],
+  ): Promise<boolean> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await run(operation, () =>
+          client.send(new TransactWriteCommand({ TransactItems: transactItems })),
+        );
+        return true;
+      } catch (error) {
+        if (!isTransactionCanceled(error)) throw toStoreError(error, operation);
+        const reasons = cancellationReasons(error) ?? [];
+        if (conditionFailed(reasons[0])) return false;
+        if (
+          reasons.some((reason) => reason.code === 'TransactionConflict') &&
+          attempt < DECISION_ATTEMPTS
+        ) {
+          await backoff(attempt);
+          continue;
+        }
+        throw new StoreUnavailableError(`DynamoDB cancelled the ${operation}`, { cause: error });
+      }
+    }
+  };
+
+  /**
+   * Runs a claimer's report that takes the message off the pending lists (ack, failure): the
+   * row's update and the removal of its ordering marker in one transaction, so the marker exists
+   * exactly while the message is pending.
+   */
+  const endUnderClaim = async (
+    lease: OutboxLease,
+    operation: string,
+    update: Parameters<typeof updateUnderClaimInput>[1],
+  ): Promise<void> => {
+    const item = await getItem(outboxKey(lease.id), 'get outbox message');
+    if (item === undefined) throw new NotFoundError(`outbox message ${lease.id}`);
+    const message = outboxFromItem(item);
+    // Reported late (see `updateUnderClaim`): nothing to write. The condition checks it again.
+    if (message.status !== 'pending' || message.claimId !== lease.claimId) return;
+    await transactOutbox(operation, [
+      { Update: updateUnderClaimInput(lease, update) },
+      { Delete: { TableName, Key: orderingMarkerKey(message) } },
+    ]);
+  };
+
   const ackOutbox = async (lease: OutboxLease): Promise<void> => {
     validateOutboxLease(lease);
     // The row stays as the delivery record; only its pending listings go.
-    await updateUnderClaim(lease, 'ack outbox message', {
+    await endUnderClaim(lease, 'ack outbox message', {
       set: '#status = :delivered',
       remove: Object.keys(PENDING_INDEX_ATTRIBUTES),
       names: { '#status': 'status', ...PENDING_INDEX_ATTRIBUTES },
@@ -1178,7 +1254,7 @@ export const createDynamoDbStore = (
   ): Promise<void> => {
     validateOutboxFailure(lease, lastError, deliveredTo);
     // Kept for the log and a replay; off the due and ordering lists, as an acked message.
-    await updateUnderClaim(lease, 'fail outbox message', {
+    await endUnderClaim(lease, 'fail outbox message', {
       set: '#status = :failed, #lastError = :lastError',
       remove: Object.keys(PENDING_INDEX_ATTRIBUTES),
       add: deliveredToClause(deliveredTo),
@@ -1194,9 +1270,19 @@ export const createDynamoDbStore = (
     const item = await getItem(outboxKey(id), 'get outbox message');
     if (item === undefined) throw new NotFoundError(`outbox message ${id}`);
     const message = outboxFromItem(item);
+    const replayed: OutboxMessage = {
+      ...message,
+      status: 'pending',
+      nextAttemptAtEpochMs: nowEpochMs,
+      attempts: 0,
+      lastError: null,
+      deliveredTo: [],
+      claimId: null,
+      replayedAtEpochMs: nowEpochMs,
+    };
     const set = setClause(
       {
-        status: 'pending',
+        status: replayed.status,
         nextAttemptAtEpochMs: nowEpochMs,
         attempts: 0,
         lastError: null,
@@ -1208,30 +1294,32 @@ export const createDynamoDbStore = (
       },
       's',
     );
-    try {
-      const output = await run('replay outbox message', () =>
-        client.send(
-          new UpdateCommand({
-            TableName,
-            Key: outboxKey(id),
-            // Under no claim: what a claimer still at work on it reports changes nothing.
-            UpdateExpression: `SET ${set.expression} REMOVE #deliveredTo, #claimId`,
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: {
-              ...set.names,
-              '#deliveredTo': DELIVERED_TO_ATTRIBUTE,
-              '#claimId': CLAIM_ID_ATTRIBUTE,
-            },
-            ExpressionAttributeValues: set.values,
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
-      return outboxFromItem(output.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError(`outbox message ${id}`);
-      throw toStoreError(error, 'replay outbox message');
-    }
+    // Pending again, so on the ordering list again: the row and its marker in one write. Every
+    // field a replay leaves alone is one no write changes, so the row as read, replayed, is the
+    // row as stored.
+    const written = await transactOutbox('replay outbox message', [
+      {
+        Update: {
+          TableName,
+          Key: outboxKey(id),
+          // Under no claim: what a claimer still at work on it reports changes nothing. Rows
+          // from before the ordering markers lose their gsi1 keys.
+          UpdateExpression: `SET ${set.expression} REMOVE #deliveredTo, #claimId, #gsi1pk, #gsi1sk`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: {
+            ...set.names,
+            '#deliveredTo': DELIVERED_TO_ATTRIBUTE,
+            '#claimId': CLAIM_ID_ATTRIBUTE,
+            '#gsi1pk': INDEXES.byAccount.pk,
+            '#gsi1sk': INDEXES.byAccount.sk,
+          },
+          ExpressionAttributeValues: set.values,
+        },
+      },
+      { Put: { TableName, Item: orderingMarkerToItem(message) } },
+    ]);
+    if (!written) throw new NotFoundError(`outbox message ${id}`);
+    return replayed;
   };
 
   const listOutbox = async (
@@ -1240,12 +1328,21 @@ export const createDynamoDbStore = (
   ): Promise<Page<OutboxMessage>> => {
     validateOutboxQuery(query);
     if (query.by === 'ordering') {
-      return queryPage(
-        INDEXES.byAccount,
+      // The markers, strongly consistent, then their rows: a message written a moment ago by
+      // another function is seen, which an index read might miss and let a newer one overtake.
+      const markers = await queryPage(
+        BASE_TABLE,
         partitions.pendingOutboxOf(query.orderingKey),
         page,
-        outboxFromItem,
+        (item) => item.id as string,
       );
+      const rows = await batchGet(markers.items.map(outboxKey));
+      const items = markers.items
+        .map((id) => rows.get(keyId(outboxKey(id))))
+        // Acked or failed since the markers were read.
+        .filter((item) => item !== undefined && item[INDEXES.lists.pk] === partitions.outboxDue)
+        .map((item) => outboxFromItem(item!));
+      return { items, nextCursor: markers.nextCursor };
     }
     const range = outboxTimeRange(query.fromEpochMs, query.toEpochMs);
     if (range === null) return emptyPage(page);

@@ -259,19 +259,33 @@ export const eventFromItem = (item: Item): EventRecord =>
 /** A string set: `ADD` unites it atomically with a retry's endpoints. Absent while empty. */
 export const DELIVERED_TO_ATTRIBUTE = 'deliveredTo';
 
-/** The index keys a pending message has, and loses once delivered or failed. */
+/** The index keys a pending message has (the due list), and loses once delivered or failed. */
 export const pendingOutboxIndexKeys = (
-  message: Pick<
-    OutboxMessage,
-    'id' | 'cloud' | 'accountId' | 'entitlementId' | 'occurredAtEpochMs'
-  >,
+  message: Pick<OutboxMessage, 'id'>,
   nextAttemptAtEpochMs: number,
 ): Item => ({
-  [INDEXES.byAccount.pk]: partitions.pendingOutboxOf(outboxOrderingKey(message)),
-  [INDEXES.byAccount.sk]: outboxTimeSortKey(message),
   [INDEXES.lists.pk]: partitions.outboxDue,
   [INDEXES.lists.sk]: outboxDueSortKey(nextAttemptAtEpochMs, message.id),
 });
+
+type OrderedMessage = Pick<
+  OutboxMessage,
+  'id' | 'cloud' | 'accountId' | 'entitlementId' | 'occurredAtEpochMs'
+>;
+
+/**
+ * Where a pending message is marked in the table, in its ordering key's partition, oldest
+ * first: the ordering listing is a strongly consistent query of the table, which an index
+ * cannot give. The fields the key derives from never change.
+ */
+export const orderingMarkerKey = (message: OrderedMessage): TableKey => ({
+  pk: partitions.pendingOutboxOf(outboxOrderingKey(message)),
+  sk: outboxTimeSortKey(message),
+});
+
+/** A pending message's marker: it names the message, whose row holds the rest. */
+export const orderingMarkerToItem = (message: OrderedMessage): Item =>
+  record('outbox-ordering', orderingMarkerKey(message), { id: message.id });
 
 /** Absent while the message is under no claim, so that a condition can say so in one word. */
 export const CLAIM_ID_ATTRIBUTE = 'claimId';

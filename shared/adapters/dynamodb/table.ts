@@ -12,12 +12,12 @@
  *                                                    (only while a tenant is linked)
  *                                               gsi3 ENTSTATUS#<status> / ENT#<cloud>#<id>
  * event        EVT#<cloud>#<eventId> / EVT      none; TTL expiresAt
- * outbox       OUT#<id> / OUT                   gsi1 OUTORD#<orderingKey> / <occurredAtEpochMs
- *                                                    as 16 digits>#<id> (only while pending)
- *                                               gsi2 OUTBOX / <occurredAtEpochMs as 16
+ * outbox       OUT#<id> / OUT                   gsi2 OUTBOX / <occurredAtEpochMs as 16
  *                                                    digits>#<id>
  *                                               gsi3 OUTBOX#DUE / <nextAttemptAtEpochMs as 16
  *                                                    digits>#<id> (only while pending)
+ * ordering     OUTORD#<orderingKey>             none (only while its message is pending)
+ *   marker     / <occurredAtEpochMs as 16 digits>#<id>
  * delivery     OUT#<messageId>                  none; TTL expiresAt
  *   attempt    / DLV#<atEpochMs as 16 digits>#<attempt as 16 digits>#<endpointId>
  * usage hour   USAGE#<cloud>#<entitlementId>    gsi3 UNSENT#<cloud> / <isoHour>#<entitlementId>
@@ -32,8 +32,9 @@
  * message keeps `deliveredTo` as a string set (absent while empty), so that a retry adds its
  * endpoints with one atomic `ADD` rather than a read and a write.
  *
- * - gsi1 lists an account's entitlements (`listEntitlements` by account) and the pending
- *   messages of one ordering key (`listOutbox` by ordering).
+ * - gsi1 lists an account's entitlements (`listEntitlements` by account). Outbox rows written
+ *   before the ordering markers may still carry gsi1 keys under `OUTORD#`, which nothing reads:
+ *   such a row, while still pending, has no marker and holds no newer message back.
  * - gsi2 lists a tenant's entitlements and accounts across clouds, and every outbox message
  *   by time (`listOutbox` by time). A tenant's partition holds both kinds, so each listing
  *   reads only its sort-key prefix (`ENT#`, `ACCT#`).
@@ -44,6 +45,14 @@
  * - A message's delivery log sits in the message's own partition (`OUT#<id>`), and an
  *   entitlement's usage hours in theirs (`USAGE#...`): both listings are base-table queries on
  *   a sort-key range, strongly consistent, with no index to pay for.
+ * - The pending messages of one ordering key (`listOutbox` by ordering) are listed from
+ *   ordering markers, items in the table under the key's own partition, each naming its
+ *   message; the listing then reads the messages' rows. It must be strongly consistent: a
+ *   delivery checks it for older events of the same purchase, and a message another function
+ *   wrote a moment ago, missing from an index that lags, would let a newer one overtake it. A
+ *   marker is written in the decision's transaction with its message, deleted in the same
+ *   transaction as the ack or failure, and written again by a replay, so it exists exactly
+ *   while its message is pending.
  *
  * Why these shapes:
  * - Ids are opaque and may contain `#`; every key attribute holds at most one free-form id,

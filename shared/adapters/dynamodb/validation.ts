@@ -38,8 +38,11 @@ import type {
 
 /** DynamoDB refuses a transaction of more than 100 items. */
 export const MAX_TRANSACTION_ITEMS = 100;
-/** A decision also writes the event, the account and the entitlement in its transaction. */
-export const MAX_DECISION_OUTBOX = MAX_TRANSACTION_ITEMS - 3;
+/**
+ * A decision also writes the event, the account and the entitlement in its transaction, and
+ * each outbox message comes with its ordering marker.
+ */
+export const MAX_DECISION_OUTBOX = Math.floor((MAX_TRANSACTION_ITEMS - 3) / 2);
 /**
  * DynamoDB refuses a transaction whose items add up to more than 4 MB. Items are measured as
  * JSON, which is close to but not exactly DynamoDB's own size, and keys and index attributes
