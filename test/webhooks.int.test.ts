@@ -465,6 +465,32 @@ describe.each([
     expect(healthy.received).toHaveLength(12);
   });
 
+  it('gives up an event kept from an unreachable endpoint once the horizon has passed', async () => {
+    const healthy = await receiver();
+    const blackHole = await receiver();
+    blackHole.answer('hang');
+    const events = await write(
+      ...Array.from({ length: 8 }, (_, index) => eventOf(`ent-down-for-good-${index}`, index)),
+    );
+    now = T0 + HOUR_MS - 10 * SECOND_MS;
+
+    const result = await deliverWebhooks(
+      depsFor([healthy, blackHole], { retryHorizonMs: HOUR_MS }),
+    );
+
+    // Tried there or not, no event is put off past its horizon: each is given up, replayable.
+    const tried = blackHole.received.map((r) => r.event.id);
+    expect(tried.length).toBeLessThan(events.length);
+    expect(result).toEqual({ claimed: 8, delivered: 0, retried: 0, failed: 8, deferred: 0 });
+    for (const event of events) {
+      expect(await stored(event)).toMatchObject({
+        status: 'failed',
+        deliveredTo: [endpointOf(healthy).id],
+        lastError: expect.stringMatching(tried.includes(event.id) ? /no answer/ : /unreachable/),
+      });
+    }
+  });
+
   it('gives an event up once its next try would fall after the horizon', async () => {
     const healthy = await receiver();
     const failing = await receiver();

@@ -1,7 +1,7 @@
 import type { DeliveryAttempt, OutboxMessage } from '../domain/model';
 import { outboxOrderingKey } from '../domain/model';
 import { vendorEventEnvelope } from '../domain/vendor-events';
-import { nextWebhookAttempt, webhookBackoffMs } from '../domain/webhook-backoff';
+import { nextWebhookAttempt } from '../domain/webhook-backoff';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { Store } from '../ports/store';
@@ -157,14 +157,15 @@ interface RunState {
  * again at the soonest moment either can clear: just after the earliest event it waits for is
  * due (it waits as long as that one is pending, and each is delivered or given up at its own
  * horizon), or after the backoff of its current attempt at a skipped endpoint, for an endpoint
- * that is down to be tried again by a later run.
+ * that is down to be tried again by a later run. An endpoint that stays down past the event's
+ * horizon gives the event up as a failed try would, or it would be put off for ever.
  */
 const deferMessage = async (
   deps: DeliverWebhooksDeps,
   message: OutboxMessage,
   skip: { blockers: Map<string, OutboxMessage>; unreachable: readonly WebhookEndpoint[] },
   deliveredNow: readonly string[],
-): Promise<'deferred'> => {
+): Promise<'deferred' | 'failed'> => {
   const nowEpochMs = deps.clock.now();
   const times: number[] = [];
   const blockers = [...skip.blockers.entries()];
@@ -180,10 +181,32 @@ const deferMessage = async (
     });
   }
   if (skip.unreachable.length > 0) {
-    times.push(nowEpochMs + webhookBackoffMs(message.attempts, deps.random()));
+    const endpointIds = skip.unreachable.map((endpoint) => endpoint.id);
+    const next = nextWebhookAttempt({
+      nowEpochMs,
+      attempt: message.attempts,
+      random: deps.random(),
+      occurredAtEpochMs: message.occurredAtEpochMs,
+      replayedAtEpochMs: message.replayedAtEpochMs,
+      retryHorizonMs: deps.retryHorizonMs,
+    });
+    if (next.kind === 'give_up') {
+      const lastError = shorten(
+        endpointIds.map((id) => `${id}: unreachable until the end of the retry horizon`).join('; '),
+      );
+      await deps.store.failOutbox(message, lastError, deliveredNow);
+      deps.logger.warn('webhook given up at the end of the retry horizon', {
+        messageId: message.id,
+        type: message.type,
+        attempts: message.attempts,
+        lastError,
+      });
+      return 'failed';
+    }
+    times.push(next.atEpochMs);
     deps.logger.info('webhook not sent to endpoints unreachable earlier in this run', {
       messageId: message.id,
-      endpointIds: skip.unreachable.map((endpoint) => endpoint.id),
+      endpointIds,
     });
   }
   await deps.store.deferOutbox(message, Math.min(...times), deliveredNow);
