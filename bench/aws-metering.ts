@@ -49,10 +49,10 @@ const timeUsageWrites = (store: Store) => {
         spent.sealMs += elapsedMs(started);
       }
     },
-    markUsageHour: async (key, state, answer) => {
+    markUsageHour: async (key, state, answer, news) => {
       const started = process.hrtime.bigint();
       try {
-        return await store.markUsageHour(key, state, answer);
+        return await store.markUsageHour(key, state, answer, news);
       } finally {
         spent.markCalls += 1;
         spent.markMs += elapsedMs(started);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createJsonLogger } from '../shared/adapters/logging/json-logger';
 import {
   EVENT_ID_HEADER,
@@ -8,7 +9,8 @@ import { deliverWebhooks, withWebhookDelivery } from '../shared/app/deliver-webh
 import type { DeliverWebhooksDeps } from '../shared/app/deliver-webhooks';
 import { webhookEndpointId } from '../shared/config/webhook-config';
 import type { OutboxMessage } from '../shared/domain/model';
-import { vendorEventEnvelope } from '../shared/domain/vendor-events';
+import { usageNews } from '../shared/domain/usage-news';
+import { VendorEventType, vendorEventEnvelope } from '../shared/domain/vendor-events';
 import type { LogFields } from '../shared/ports/logger';
 import type { Store } from '../shared/ports/store';
 import type { WebhookEndpoint } from '../shared/ports/webhook-sender';
@@ -659,6 +661,37 @@ describe.each([
     expect(app.received).toHaveLength(1);
     // Reads go straight to the store.
     expect((await writing.getOutboxMessage(event!.id))?.status).toBe('delivered');
+  });
+
+  it('withWebhookDelivery delivers the news of a rejected usage hour before it returns', async () => {
+    const app = await receiver();
+    const key = {
+      cloud: 'aws' as const,
+      entitlementId: `ent-refused-${randomUUID()}`,
+      dimension: 'requests',
+      hourStartEpochMs: Date.UTC(2026, 10, 22, 9),
+    };
+    await store.addUsage({
+      ...key,
+      records: [{ usageId: randomUUID(), quantity: 3 }],
+      dedupeExpiresAtEpochSeconds: Math.floor(T0 / 1000) + 3_600,
+      nowEpochMs: T0,
+    });
+    await store.sealUsageHour(key, T0);
+    const news = usageNews({
+      hour: { ...key, quantity: 3 },
+      entitlement: null,
+      type: VendorEventType.usageRejected,
+      reason: 'CustomerNotSubscribed: the buyer is not subscribed for this hour',
+      nowEpochMs: T0,
+      eventTtlSeconds: 3_600,
+    });
+    const answer = { status: 'Rejected', meteringRecordId: null, reason: 'refused', atEpochMs: T0 };
+
+    await withWebhookDelivery(depsFor([app])).markUsageHour(key, 'rejected', answer, news);
+
+    expect(app.accepted()).toEqual([news.outbox[0]!.id]);
+    expect(await stored(news.outbox[0]!)).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
   it('withWebhookDelivery keeps the write when the delivery fails, for the scheduled run', async () => {

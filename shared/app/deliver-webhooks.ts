@@ -404,9 +404,9 @@ export const deliverRightAway = async (
 };
 
 /**
- * `deps.store` that tries to deliver what each applied decision put in the outbox right after
- * writing it (`deliverRightAway`), so the vendor hears of a change at once rather than at the
- * next scheduled run.
+ * `deps.store` that tries to deliver what each applied decision, or each usage hour marked with
+ * its news, put in the outbox right after writing it (`deliverRightAway`), so the vendor hears
+ * of a change at once rather than at the next scheduled run.
  */
 export const withWebhookDelivery = (deps: DeliverWebhooksDeps): Store => {
   if (deps.endpoints.length === 0) return deps.store;
@@ -421,6 +421,16 @@ export const withWebhookDelivery = (deps: DeliverWebhooksDeps): Store => {
         );
       }
       return result;
+    },
+    markUsageHour: async (key, state, answer, news) => {
+      const hour = await deps.store.markUsageHour(key, state, answer, news);
+      if (news) {
+        await deliverRightAway(
+          deps,
+          news.outbox.map((message) => message.id),
+        );
+      }
+      return hour;
     },
   };
 };

@@ -13,7 +13,7 @@ import type {
   UsageMeter,
 } from '../ports/usage-meter';
 import type { RateLimiter } from './rate-limiter';
-import { tellVendorAboutUsage } from './tell-vendor-about-usage';
+import { rejectUsageHour } from './reject-usage-hour';
 import { addZeroUsageHours } from './zero-usage-hours';
 import { allEntitlements } from './all-entitlements';
 
@@ -322,24 +322,17 @@ const reasonOf = (error: unknown): string =>
     ? `${error.code ?? 'Refused'}: ${error.message}`
     : 'refused by AWS Marketplace';
 
-const reject = async (
+const reject = (
   deps: MeterUsageDeps,
   record: MeteringRecord,
   reason: string,
   entitlements: ReadonlyMap<string, Entitlement>,
   status = 'Rejected',
-): Promise<void> => {
-  const hour = await deps.store.markUsageHour(record.hour, 'rejected', {
+): Promise<UsageHour> =>
+  rejectUsageHour(deps, {
+    hour: { ...record.hour, quantity: record.quantity },
+    entitlement: entitlements.get(record.hour.entitlementId) ?? null,
+    type: VendorEventType.usageRejected,
+    reason,
     status,
-    meteringRecordId: null,
-    reason,
-    atEpochMs: deps.clock.now(),
   });
-  await tellVendorAboutUsage(
-    deps,
-    hour,
-    entitlements.get(record.hour.entitlementId) ?? null,
-    VendorEventType.usageRejected,
-    reason,
-  );
-};

@@ -2,12 +2,13 @@ import { isUsable } from '../domain/entitlement';
 import { isRetryable } from '../domain/errors';
 import type { Entitlement, UsageHour } from '../domain/model';
 import { hourWindow, STOP_SERVICE_CODES, usageOperationId } from '../domain/usage-window';
+import type { UsageNewsType } from '../domain/usage-news';
 import { VendorEventType } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { Store } from '../ports/store';
 import type { UsageProblem, UsageReporter } from '../ports/usage-reporter';
-import { tellVendorAboutUsage } from './tell-vendor-about-usage';
+import { rejectUsageHour } from './reject-usage-hour';
 import { addZeroUsageHours } from './zero-usage-hours';
 import { allEntitlements } from './all-entitlements';
 
@@ -99,9 +100,6 @@ const usageEntitlements = async (deps: ReportUsageDeps): Promise<Map<string, Ent
   return found;
 };
 
-type UsageNews =
-  typeof VendorEventType.usageRejected | typeof VendorEventType.usageReportingStopped;
-
 type HourOutcome = 'sent' | 'rejected' | 'stopped' | 'deferred';
 
 const describeProblems = (problems: readonly UsageProblem[]) =>
@@ -113,14 +111,8 @@ const reportHour = async (
   entitlement: Entitlement | null,
 ): Promise<HourOutcome> => {
   const sealed = await deps.store.sealUsageHour(hour, deps.clock.now());
-  const reject = async (reason: string, type: UsageNews): Promise<void> => {
-    await deps.store.markUsageHour(sealed, 'rejected', {
-      status: 'Rejected',
-      meteringRecordId: null,
-      reason,
-      atEpochMs: deps.clock.now(),
-    });
-    await tellVendorAboutUsage(deps, sealed, entitlement, type, reason);
+  const reject = async (reason: string, type: UsageNewsType): Promise<void> => {
+    await rejectUsageHour(deps, { hour: sealed, entitlement, type, reason });
   };
   if (!entitlement || !isUsable(entitlement.status) || !entitlement.usageReportingId) {
     await reject('the entitlement is not active or bills no usage', VendorEventType.usageRejected);

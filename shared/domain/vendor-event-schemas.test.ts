@@ -4,8 +4,6 @@ import Ajv2020 from 'ajv/dist/2020';
 import type { ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { renderEventDocs, versionFolder } from '../../docs/events/render';
-import { tellVendorAboutUsage } from '../app/tell-vendor-about-usage';
-import type { Store } from '../ports/store';
 import { anAccount, anEntitlement, T0 } from '../test/builders';
 import { GONE, decideEvent, outboxMessagesFor } from './decision';
 import type {
@@ -15,6 +13,8 @@ import type {
   ObservedEntitlement,
 } from './decision';
 import { LIFECYCLE_EVENTS } from './entitlement';
+import { usageNews } from './usage-news';
+import type { UsageNewsType } from './usage-news';
 import type { LifecycleEvent } from './entitlement';
 import { ENTITLEMENT_STATUSES } from './model';
 import type { Account, Entitlement, EntitlementStatus, OutboxMessage, UsageHour } from './model';
@@ -236,28 +236,19 @@ const usageHour = (overrides: Partial<UsageHour> = {}): UsageHour => ({
   ...overrides,
 });
 
-/** The outbox rows `tellVendorAboutUsage` writes, through a store that keeps each decision. */
-const toldAboutUsage = async (
-  type: typeof VendorEventType.usageRejected | typeof VendorEventType.usageReportingStopped,
+/** The outbox rows written with a refused hour, as `usageNews` makes them. */
+const toldAboutUsage = (
+  type: UsageNewsType,
   entitlement: Entitlement | null,
-): Promise<readonly OutboxMessage[]> => {
-  const written: Decision[] = [];
-  const store = {
-    applyDecision: async (decision: Decision) => {
-      written.push(decision);
-      return 'applied' as const;
-    },
-  } as unknown as Store;
-  const clock = { now: () => T0 + 3_600_000 };
-  await tellVendorAboutUsage(
-    { store, clock, eventTtlSeconds: 60 },
-    usageHour(),
+): readonly OutboxMessage[] =>
+  usageNews({
+    hour: usageHour(),
     entitlement,
     type,
-    'check: BILLING_DISABLED',
-  );
-  return written.flatMap((decision) => decision.outbox);
-};
+    reason: 'check: BILLING_DISABLED',
+    nowEpochMs: T0 + 3_600_000,
+    eventTtlSeconds: 60,
+  }).outbox;
 
 /**
  * Event types no decision over a marketplace event writes, and who does. Their writers' own
@@ -299,21 +290,20 @@ const builtMessage = (type: VendorEventType): OutboxMessage => {
 };
 
 /** Every message the real producers write in the scenarios above, with what made it. */
-const producedMessages = async (): Promise<Array<{ from: string; message: OutboxMessage }>> => {
+const producedMessages = (): Array<{ from: string; message: OutboxMessage }> => {
   const fromDecisions = Object.entries(SCENARIOS).flatMap(([type, scenario]) =>
     decide(scenario).outbox.map((message) => ({ from: `${type}: ${scenario.name}`, message })),
   );
-  const fromUsage = await Promise.all(
-    [VendorEventType.usageRejected, VendorEventType.usageReportingStopped].flatMap((type) =>
-      [stored({ usageReportingId: 'project_number:1' }), null].map(async (entitlement) =>
-        (await toldAboutUsage(type, entitlement)).map((message) => ({
-          from: `${type}: tellVendorAboutUsage, purchase ${entitlement ? 'known' : 'unknown'}`,
+  const fromUsage = [VendorEventType.usageRejected, VendorEventType.usageReportingStopped].flatMap(
+    (type) =>
+      [stored({ usageReportingId: 'project_number:1' }), null].flatMap((entitlement) =>
+        toldAboutUsage(type, entitlement).map((message) => ({
+          from: `${type}: usageNews, purchase ${entitlement ? 'known' : 'unknown'}`,
           message,
         })),
       ),
-    ),
   );
-  return [...fromDecisions, ...fromUsage.flat()];
+  return [...fromDecisions, ...fromUsage];
 };
 
 /** The `data` properties a type's schema lists. */
@@ -377,8 +367,8 @@ describe('the catalogue', () => {
 
 describe('real events', () => {
   let produced: Array<{ from: string; message: OutboxMessage }>;
-  beforeAll(async () => {
-    produced = await producedMessages();
+  beforeAll(() => {
+    produced = producedMessages();
   });
 
   it.each(Object.entries(SCENARIOS))('are produced for %s', (type, scenario) => {
@@ -434,8 +424,8 @@ describe('real events', () => {
     });
   });
 
-  it('tell the hour of refused usage in epoch and ISO form, the purchase null when unknown', async () => {
-    const [known] = await toldAboutUsage(VendorEventType.usageRejected, stored());
+  it('tell the hour of refused usage in epoch and ISO form, the purchase null when unknown', () => {
+    const [known] = toldAboutUsage(VendorEventType.usageRejected, stored());
     expect(known!.data).toEqual({
       status: 'active',
       plan: 'pro',
@@ -449,7 +439,7 @@ describe('real events', () => {
       quantity: 42,
       reason: 'check: BILLING_DISABLED',
     });
-    const [unknown] = await toldAboutUsage(VendorEventType.usageReportingStopped, null);
+    const [unknown] = toldAboutUsage(VendorEventType.usageReportingStopped, null);
     expect(unknown!.data).toMatchObject({ status: null, productId: null, freeTrial: null });
   });
 

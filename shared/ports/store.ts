@@ -14,6 +14,7 @@ import type {
   UsageHourKey,
   UsageTags,
 } from '../domain/model';
+import type { UsageNews } from '../domain/usage-news';
 
 /** One page of a listing; pass `nextCursor` back to get the next, `null` means the end. */
 export interface Page<T> {
@@ -194,15 +195,21 @@ export interface Store {
   sealUsageHour(key: UsageHourKey, nowEpochMs: number): Promise<UsageHour>;
 
   /**
-   * Records the marketplace's answer for a sealed hour: `sent` or `rejected` are final.
+   * Records the marketplace's answer for a sealed hour: `sent` or `rejected` are final. With
+   * `news`, its event record and outbox rows are written in the same atomic write, so the hour
+   * never leaves the unsent list without the vendor's event; when that event is recorded
+   * already, the hour is marked and the news not written again.
    *
    * @throws NotFoundError when the hour has no row.
-   * @throws ConcurrencyConflictError carrying the hour when it is not sealed.
+   * @throws ConcurrencyConflictError carrying the hour when it is not sealed; nothing is written.
+   * @throws ValidationError for news `applyDecision` would refuse (checked before any write),
+   * or whose outbox message exists already.
    */
   markUsageHour(
     key: UsageHourKey,
     state: 'sent' | 'rejected',
     answer: UsageAnswer,
+    news?: UsageNews,
   ): Promise<UsageHour>;
 
   /**

@@ -553,6 +553,100 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
         );
       });
 
+      describe('marking an hour with its news', () => {
+        const refused = {
+          status: 'Rejected',
+          meteringRecordId: null,
+          reason: 'TimestampOutOfBoundsException: too old',
+          atEpochMs: T0 + 10,
+        };
+        /** A sealed hour and the news of its rejection: an event record and one outbox row. */
+        const sealedWithNews = async () => {
+          const key = aUsageKey();
+          await store.addUsage(ingest(key, [[`n-${randomUUID()}`, 6]]));
+          await store.sealUsageHour(key, T0);
+          const event = anEventRecord({
+            cloud: key.cloud,
+            eventId: `usage:${key.entitlementId}:${key.dimension}:${key.hourStartEpochMs}`,
+            type: 'USAGE_REJECTED',
+            entitlementId: key.entitlementId,
+          });
+          const news = {
+            event,
+            outbox: [
+              anOutboxMessage({
+                id: `${key.cloud}:${event.eventId}:0`,
+                type: 'usage.rejected',
+                cloud: key.cloud,
+                entitlementId: key.entitlementId,
+              }),
+            ],
+          };
+          return { key, news, message: news.outbox[0]! };
+        };
+
+        it('writes the answer, the event record and the outbox row together', async () => {
+          const { key, news, message } = await sealedWithNews();
+
+          const marked = await store.markUsageHour(key, 'rejected', refused, news);
+
+          expect(marked).toMatchObject({ state: 'rejected', quantity: 6, answer: refused });
+          expect(await store.getUsageHour(key)).toEqual(marked);
+          expect(await store.getEvent(key.cloud, news.event.eventId)).toEqual(news.event);
+          expect(await store.getOutboxMessage(message.id)).toEqual(message);
+        });
+
+        it('writes nothing for an hour that is not sealed, so a second mark tells no one twice', async () => {
+          const open = aUsageKey();
+          await store.addUsage(ingest(open, [[`n-${randomUUID()}`, 1]]));
+          const { news: openNews, message: openMessage } = await sealedWithNews();
+          await expect(
+            store.markUsageHour(open, 'rejected', refused, openNews),
+          ).rejects.toBeInstanceOf(ConcurrencyConflictError);
+          expect(await store.getEvent(open.cloud, openNews.event.eventId)).toBeNull();
+          expect(await store.getOutboxMessage(openMessage.id)).toBeNull();
+
+          const { key, news, message } = await sealedWithNews();
+          await store.markUsageHour(key, 'rejected', refused, news);
+          const again = { ...news, outbox: [{ ...message, id: `${message.id}-again` }] };
+          const error = await store
+            .markUsageHour(key, 'rejected', refused, again)
+            .catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(ConcurrencyConflictError);
+          expect((error as ConcurrencyConflictError<UsageHour>).current).toMatchObject({
+            state: 'rejected',
+          });
+          expect(await store.getOutboxMessage(`${message.id}-again`)).toBeNull();
+        });
+
+        it('marks the hour without writing the news again once its event is recorded', async () => {
+          const { key, news, message } = await sealedWithNews();
+          expect(await store.applyDecision(aDecision({ event: news.event }))).toBe('applied');
+
+          const marked = await store.markUsageHour(key, 'rejected', refused, news);
+
+          expect(marked).toMatchObject({ state: 'rejected', answer: refused });
+          expect(await store.getOutboxMessage(message.id)).toBeNull();
+        });
+
+        it('writes nothing, the hour left sealed, when any part of the write fails', async () => {
+          const { key, news, message } = await sealedWithNews();
+          // The outbox row exists already: the whole write is refused.
+          await store.applyDecision(aDecision({ outbox: [message] }));
+          await expect(store.markUsageHour(key, 'rejected', refused, news)).rejects.toBeInstanceOf(
+            ValidationError,
+          );
+          expect((await store.getUsageHour(key))?.state).toBe('sealed');
+          expect(await store.getEvent(key.cloud, news.event.eventId)).toBeNull();
+
+          const invalid = { ...news, event: { ...news.event, eventId: '' } };
+          await expect(
+            store.markUsageHour(key, 'rejected', refused, invalid),
+          ).rejects.toBeInstanceOf(ValidationError);
+          expect((await store.getUsageHour(key))?.state).toBe('sealed');
+        });
+      });
+
       it('lists closed unsent hours oldest first, a page at a time', async () => {
         const entitlementId = `arn:aws:license-manager::1:license/l-${randomUUID()}`;
         const cloud = 'gcp' as const;

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Decision } from '../../domain/decision';
+import type { UsageNews } from '../../domain/usage-news';
 import {
   ConcurrencyConflictError,
   NotFoundError,
@@ -905,36 +906,126 @@ export const createDynamoDbStore = (
     }
   };
 
+  /** The hour as it is now, for a mark refused because it is no longer sealed. */
+  const notSealed = async (key: UsageHourKey, seen: Item | undefined): Promise<Error> => {
+    const current = await currentOf(seen, usageHourKey(key), usageHourFromItem, 'get usage hour');
+    if (current === null) return new NotFoundError(`usage hour ${describeHour(key)}`);
+    return new ConcurrencyConflictError<UsageHour>(
+      `usage hour ${describeHour(key)} is ${current.state}, not sealed`,
+      current,
+    );
+  };
+
+  /**
+   * The hour's answer, its event record and its outbox rows in one transaction.
+   *
+   * @returns the hour as marked, or `null` when the event was recorded already: the news went
+   * out with an earlier write, and only the mark is left to do.
+   */
+  const markTelling = async (
+    key: UsageHourKey,
+    mark: NonNullable<TransactItem['Update']>,
+    news: UsageNews,
+  ): Promise<UsageHour | null> => {
+    const transactItems: TransactItem[] = [
+      { Update: { ...mark, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+      {
+        Put: {
+          TableName,
+          Item: eventToItem(news.event),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      ...news.outbox.map((message): TransactItem => ({
+        Put: {
+          TableName,
+          Item: outboxToItem(message),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      })),
+    ];
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await run('mark usage hour', () =>
+          client.send(new TransactWriteCommand({ TransactItems: transactItems })),
+        );
+        const marked = await getItem(usageHourKey(key), 'get usage hour');
+        return usageHourFromItem(marked ?? {});
+      } catch (error) {
+        if (!isTransactionCanceled(error)) throw toStoreError(error, 'mark usage hour');
+        const [hourReason, eventReason, ...outboxReasons] = cancellationReasons(error) ?? [];
+        if (hourReason === undefined) {
+          throw new StoreUnavailableError('DynamoDB cancelled the mark without reasons', {
+            cause: error,
+          });
+        }
+        if (conditionFailed(hourReason)) throw await notSealed(key, hourReason.item);
+        if (conditionFailed(eventReason)) return null;
+        const taken = outboxReasons.findIndex(conditionFailed);
+        if (taken >= 0) {
+          throw new ValidationError(`outbox message ${news.outbox[taken]?.id} already exists`, {
+            path: `news.outbox[${taken}].id`,
+          });
+        }
+        const reasons = [hourReason, eventReason, ...outboxReasons];
+        if (reasons.some((reason) => reason?.code === 'TransactionConflict')) {
+          if (attempt < DECISION_ATTEMPTS) {
+            await backoff(attempt);
+            continue;
+          }
+          throw new ConcurrencyConflictError(
+            `usage hour ${describeHour(key)} kept colliding with concurrent writes`,
+            null,
+            { cause: error },
+          );
+        }
+        if (reasons.some((reason) => reason?.code === 'ValidationError')) {
+          throw new ValidationError('DynamoDB refused the mark', { cause: error });
+        }
+        throw new StoreUnavailableError('DynamoDB cancelled the mark', { cause: error });
+      }
+    }
+  };
+
   const markUsageHour = async (
     key: UsageHourKey,
     state: 'sent' | 'rejected',
     answer: UsageAnswer,
+    news?: UsageNews,
   ): Promise<UsageHour> => {
     validateUsageKey(key);
     validateAnswer(state, answer);
+    if (news) validateDecision({ ...news, account: null, entitlement: null });
+    const mark = {
+      TableName,
+      Key: usageHourKey(key),
+      // Leaving the unsent list keeps that index sparse: it holds only pending hours.
+      UpdateExpression:
+        'SET #state = :state, #answer = :answer, #updatedAt = :at REMOVE #gsiPk, #gsiSk',
+      ConditionExpression: '#state = :sealed',
+      ExpressionAttributeNames: {
+        '#state': 'state',
+        '#answer': 'answer',
+        '#updatedAt': 'updatedAtEpochMs',
+        '#gsiPk': INDEXES.lists.pk,
+        '#gsiSk': INDEXES.lists.sk,
+      },
+      ExpressionAttributeValues: {
+        ':state': state,
+        ':answer': answer,
+        ':at': answer.atEpochMs,
+        ':sealed': 'sealed',
+      },
+    };
+    if (news) {
+      const marked = await markTelling(key, mark, news);
+      if (marked) return marked;
+    }
     try {
       const output = await run('mark usage hour', () =>
         client.send(
           new UpdateCommand({
-            TableName,
-            Key: usageHourKey(key),
-            // Leaving the unsent list keeps that index sparse: it holds only pending hours.
-            UpdateExpression:
-              'SET #state = :state, #answer = :answer, #updatedAt = :at REMOVE #gsiPk, #gsiSk',
-            ConditionExpression: '#state = :sealed',
-            ExpressionAttributeNames: {
-              '#state': 'state',
-              '#answer': 'answer',
-              '#updatedAt': 'updatedAtEpochMs',
-              '#gsiPk': INDEXES.lists.pk,
-              '#gsiSk': INDEXES.lists.sk,
-            },
-            ExpressionAttributeValues: {
-              ':state': state,
-              ':answer': answer,
-              ':at': answer.atEpochMs,
-              ':sealed': 'sealed',
-            },
+            ...mark,
             ReturnValues: 'ALL_NEW',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
@@ -943,17 +1034,7 @@ export const createDynamoDbStore = (
       return usageHourFromItem(output.Attributes ?? {});
     } catch (error) {
       if (!isConditionFailure(error)) throw toStoreError(error, 'mark usage hour');
-      const current = await currentOf(
-        conditionFailureItem(error),
-        usageHourKey(key),
-        usageHourFromItem,
-        'get usage hour',
-      );
-      if (current === null) throw new NotFoundError(`usage hour ${describeHour(key)}`);
-      throw new ConcurrencyConflictError<UsageHour>(
-        `usage hour ${describeHour(key)} is ${current.state}, not sealed`,
-        current,
-      );
+      throw await notSealed(key, conditionFailureItem(error));
     }
   };
 

@@ -1031,13 +1031,20 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
       });
     }),
 
-    markUsageHour: guarded('markUsageHour', async (key, state, answer) => {
+    markUsageHour: guarded('markUsageHour', async (key, state, answer, news) => {
       validateUsageKey(key, 'key');
       assertOneOf(state, ['sent', 'rejected'] as const, 'state');
       validateAnswer(answer);
+      if (news) validateDecision({ ...news, account: null, entitlement: null });
       const ref = usageHourRef(key);
+      const eventDoc = news ? eventRef(news.event.cloud, news.event.eventId) : null;
+      const outboxDocs = (news?.outbox ?? []).map((message) => outboxRef(message.id));
       return db.runTransaction(async (tx) => {
-        const hour = decode(await tx.get(ref), usageHourFromDoc);
+        const [found, recorded, ...written] = await tx.getAll(
+          ref,
+          ...(eventDoc ? [eventDoc, ...outboxDocs] : []),
+        );
+        const hour = decode(found, usageHourFromDoc);
         if (hour === null) throw new NotFoundError(`usage hour ${describeHour(key)}`);
         if (hour.state !== 'sealed') {
           throw new ConcurrencyConflictError(
@@ -1047,6 +1054,19 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
         }
         const marked: UsageHour = { ...hour, state, answer, updatedAtEpochMs: answer.atEpochMs };
         tx.update(ref, usageHourChangesToDoc(marked));
+        // An event recorded already went out with an earlier write: only the mark is left.
+        if (news && eventDoc && !recorded?.exists) {
+          const taken = written.findIndex((doc) => doc.exists);
+          if (taken >= 0) {
+            throw new ValidationError(`outbox message ${news.outbox[taken]?.id} already exists`, {
+              path: `news.outbox[${taken}].id`,
+            });
+          }
+          tx.create(eventDoc, eventToDoc(news.event));
+          news.outbox.forEach((message, index) =>
+            tx.create(outboxDocs[index]!, outboxToDoc(message)),
+          );
+        }
         return marked;
       });
     }),

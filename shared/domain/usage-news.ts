@@ -1,10 +1,18 @@
-import { entitlementEventData, outboxMessagesFor } from '../domain/decision';
-import type { Entitlement, UsageHour } from '../domain/model';
-import { toIsoHour } from '../domain/time';
-import type { EntitlementEventData, UsageEventData } from '../domain/vendor-event-schemas';
-import { VendorEventType } from '../domain/vendor-events';
-import type { Clock } from '../ports/clock';
-import type { Store } from '../ports/store';
+import { entitlementEventData, outboxMessagesFor } from './decision';
+import type { Decision } from './decision';
+import type { Entitlement, UsageHourKey } from './model';
+import { toIsoHour } from './time';
+import type { EntitlementEventData, UsageEventData } from './vendor-event-schemas';
+import { VendorEventType } from './vendor-events';
+
+/**
+ * What the vendor is told of a usage hour the marketplace did not bill: the event record and
+ * its outbox message, written in the same atomic write as the hour's answer.
+ */
+export type UsageNews = Pick<Decision, 'event' | 'outbox'>;
+
+export type UsageNewsType =
+  typeof VendorEventType.usageRejected | typeof VendorEventType.usageReportingStopped;
 
 /** The purchase fields of a usage event whose purchase was not at hand: present, and null. */
 const UNKNOWN_PURCHASE: { [K in keyof EntitlementEventData]: null } = {
@@ -17,18 +25,19 @@ const UNKNOWN_PURCHASE: { [K in keyof EntitlementEventData]: null } = {
 };
 
 /**
- * Tells the vendor that an hour of usage was refused (`usage.rejected`) or that reporting for
- * the entitlement stopped (`usage.reporting_stopped`): one outbox message per hour, written
- * with an event record whose id is the hour's, so telling twice writes once.
+ * The news of an hour refused (`usage.rejected`) or of reporting stopped for its entitlement
+ * (`usage.reporting_stopped`): one outbox message, with an event record whose id is the hour's,
+ * so the hour is told of once however often it is marked.
  */
-export const tellVendorAboutUsage = async (
-  deps: { readonly store: Store; readonly clock: Clock; readonly eventTtlSeconds: number },
-  hour: UsageHour,
-  entitlement: Entitlement | null,
-  type: typeof VendorEventType.usageRejected | typeof VendorEventType.usageReportingStopped,
-  reason: string,
-): Promise<void> => {
-  const now = deps.clock.now();
+export const usageNews = (input: {
+  readonly hour: UsageHourKey & { readonly quantity: number };
+  readonly entitlement: Entitlement | null;
+  readonly type: UsageNewsType;
+  readonly reason: string;
+  readonly nowEpochMs: number;
+  readonly eventTtlSeconds: number;
+}): UsageNews => {
+  const { hour, entitlement, type, reason, nowEpochMs } = input;
   const eventId = `usage:${hour.entitlementId}:${hour.dimension}:${toIsoHour(hour.hourStartEpochMs)}`;
   const details = {
     dimension: hour.dimension,
@@ -50,9 +59,9 @@ export const tellVendorAboutUsage = async (
       entitlement,
       tenantId: entitlement?.tenantId ?? null,
     },
-    now,
+    nowEpochMs,
   );
-  await deps.store.applyDecision({
+  return {
     event: {
       cloud: hour.cloud,
       eventId,
@@ -65,12 +74,10 @@ export const tellVendorAboutUsage = async (
       outcome: 'applied',
       reason,
       payload: details,
-      receivedAtEpochMs: now,
-      expiresAtEpochSeconds: Math.floor(now / 1000) + deps.eventTtlSeconds,
+      receivedAtEpochMs: nowEpochMs,
+      expiresAtEpochSeconds: Math.floor(nowEpochMs / 1000) + input.eventTtlSeconds,
     },
-    account: null,
-    entitlement: null,
     // The hour names its purchase even when the purchase is no longer readable.
     outbox: [{ ...message!, entitlementId: hour.entitlementId, data }],
-  });
+  };
 };
