@@ -259,6 +259,25 @@ describe('AWS notifications through the queue, the function and DynamoDB Local',
       await expectOutbox(eventIdOf(message), ['entitlement.updated']);
     });
 
+    it('entitlement-updated during unsubscribe-pending changes the contract, not the cancellation', async () => {
+      const bought = await stack.sim.aws.subscribe({ style: 'sns', contract: { users: 5 } });
+      const id = entitlementIdOf(bought, 'sns');
+      await stack.sim.aws.act(bought.licenseArn, 'unsubscribe');
+      expect(await entitlement(id)).toMatchObject({ status: 'pending_cancellation' });
+
+      const changed = await stack.sim.aws.act(bought.licenseArn, 'update-contract', {
+        contract: { users: 8 },
+      });
+
+      const message = only(changed.messageIds, 'entitlement-updated');
+      expectAcknowledged([message]);
+      expect(await entitlement(id)).toMatchObject({
+        status: 'pending_cancellation',
+        contract: [expect.objectContaining({ dimension: 'users', value: 8 })],
+      });
+      await expectOutbox(eventIdOf(message), ['entitlement.updated']);
+    });
+
     it('entitlement-updated with a contract that expired cancels the purchase', async () => {
       const bought = await stack.sim.aws.subscribe({ style: 'sns', contract: { users: 5 } });
       const id = entitlementIdOf(bought, 'sns');

@@ -8,6 +8,7 @@ import {
   signedUpAccount,
 } from './decision';
 import type { MarketplaceEventCommand, ObservedEntitlement } from './decision';
+import type { EntitlementStatus } from './model';
 import { anAccount, anEntitlement, T0 } from '../test/builders';
 
 const ref = { cloud: 'gcp' as const, id: 'ent-1' };
@@ -350,6 +351,74 @@ describe('decideEvent', () => {
       outbox: [],
       event: { outcome: 'dead_letter', reason: 'payload is not JSON' },
     });
+  });
+});
+
+describe('an AWS entitlement-updated', () => {
+  const licenseArn = 'arn:aws:license-manager::123456789012:license:l-0123456789abcdef';
+  const command: MarketplaceEventCommand = {
+    cloud: 'aws',
+    eventId: 'sns-message-2',
+    type: 'entitlement-updated',
+    accountId: '123456789012',
+    entitlementId: licenseArn,
+    hint: 'updated',
+    payload: {},
+  };
+  const stored = (status: EntitlementStatus) =>
+    anEntitlement({
+      cloud: 'aws',
+      id: licenseArn,
+      accountId: '123456789012',
+      productId: 'prod-abc123',
+      plan: null,
+      status,
+      tenantId: 'tenant-7',
+      version: 3,
+      contract: [{ dimension: 'users', value: 10, expiresAtEpochMs: null }],
+      snapshot: { updateTimeEpochMs: T0, data: { type: 'unsubscribe-pending' } },
+    });
+  /** What the AWS observer makes of it: the status the hint maps to, the contract it read. */
+  const observation = (
+    contract: ObservedEntitlement['contract'],
+    status: EntitlementStatus = 'active',
+  ) => ({
+    entitlement: {
+      accountId: '123456789012',
+      productId: 'prod-abc123',
+      status,
+      contract,
+      snapshot: {
+        updateTimeEpochMs: T0 + 60_000,
+        data: { type: 'entitlement-updated', productCode: 'prod-abc123', licenseArn, contract },
+      },
+    },
+  });
+  const context = (status: EntitlementStatus) => ({
+    account: null,
+    entitlement: stored(status),
+    nowEpochMs: T0 + 120_000,
+    eventTtlSeconds: 60,
+  });
+  const more = [{ dimension: 'users', value: 20, expiresAtEpochMs: null }];
+
+  it.each(['pending_cancellation', 'pending_approval', 'active', 'cancelled'] as const)(
+    'is a contract change that leaves the status %s as it is',
+    (status) => {
+      const decision = decideEvent(command, observation(more), context(status));
+      expect(decision.outbox.map((m) => m.type)).toEqual(['entitlement.updated']);
+      expect(decision.entitlement?.next).toMatchObject({ status, contract: more });
+    },
+  );
+
+  it('still ends a purchase whose contract ended', () => {
+    const decision = decideEvent(
+      command,
+      observation([], 'cancelled'),
+      context('pending_cancellation'),
+    );
+    expect(decision.outbox.map((m) => m.type)).toEqual(['entitlement.cancelled']);
+    expect(decision.entitlement?.next.status).toBe('cancelled');
   });
 });
 

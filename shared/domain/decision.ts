@@ -1,4 +1,11 @@
-import { LifecycleEvent, newEntitlement, pathBetween, transition } from './entitlement';
+import {
+  LifecycleEvent,
+  hasEnded,
+  newEntitlement,
+  nextStatus,
+  pathBetween,
+  transition,
+} from './entitlement';
 import type { EntitlementChanges } from './entitlement';
 import { purgedAccount, withoutPersonalData } from './personal-data';
 import { AccountStatus, EventOutcome, OutboxStatus } from './model';
@@ -144,13 +151,26 @@ const dataChanged = (current: Entitlement, changes: EntitlementChanges): boolean
     (key) => key !== 'snapshot' && !sameJson(current[key], changes[key]),
   );
 
-/** Picks the events that bring `current` to what the marketplace observed. */
+/**
+ * Picks the events that bring `current` to what the marketplace observed.
+ *
+ * An `updated` message says that the purchase's data changed, not where the purchase stands:
+ * AWS `entitlement-updated` is a contract change, and the status observed with it only says the
+ * subscription still exists. Such a message may end a purchase (its contract is gone or
+ * expired), never move it otherwise: a scheduled cancellation stays scheduled, an unconfirmed
+ * subscription unconfirmed. Google, whose re-read says where the purchase stands, sends a
+ * message of its own for every move, which moves it then.
+ */
 const eventsToward = (
   current: Entitlement,
   observed: ObservedEntitlement,
   hint: LifecycleEvent | null,
 ): LifecycleEvent[] | null => {
-  const path = pathBetween(current.status, observed.status);
+  const staysPut =
+    hint === LifecycleEvent.updated &&
+    !hasEnded(observed.status) &&
+    nextStatus(current.status, LifecycleEvent.updated) !== null;
+  const path = pathBetween(current.status, staysPut ? current.status : observed.status);
   if (path === null) return null;
   if (path.length > 0) {
     // Leaving a pending plan change on the old plan is the change withdrawn or rejected.

@@ -131,7 +131,9 @@ describe('AWS buyer actions', () => {
       expect((await post(`${base}/unsubscribe-complete`)).status).toBe(409);
       await post(`${base}/unsubscribe`);
       expect((await post(`${base}/unsubscribe`)).status).toBe(409);
-      expect((await post(`${base}/update-contract`, { contract: { seats: 1 } })).status).toBe(409);
+      expect((await post(`${base}/update-contract`, { contract: { seats: 1 } })).status).toBe(200);
+      await post(`${base}/unsubscribe-complete`);
+      expect((await post(`${base}/update-contract`, { contract: { seats: 2 } })).status).toBe(409);
     });
 
     it('shows the state and the configuration', async () => {

@@ -343,7 +343,11 @@ export const createAwsMarketplace = (options: AwsMarketplaceOptions): AwsMarketp
         };
       }
       case 'update-contract': {
-        if (license.status !== 'active') return conflict(license, action);
+        // AWS changes a contract's entitlements until the subscription ends, so an
+        // entitlement-updated can also come in the hour after unsubscribe-pending.
+        if (license.status !== 'active' && license.status !== 'unsubscribe-pending') {
+          return conflict(license, action);
+        }
         const product = productOf(license.productCode);
         checkContract(product, input.contract);
         const next: Record<string, ContractValue> = { ...license.contract };

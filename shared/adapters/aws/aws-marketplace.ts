@@ -30,7 +30,8 @@ const STATUS_OF_HINT: ReadonlyMap<LifecycleEvent, EntitlementStatus> = new Map([
   [LifecycleEvent.activated, 'active'],
   [LifecycleEvent.cancellationScheduled, 'pending_cancellation'],
   [LifecycleEvent.cancelled, 'cancelled'],
-  // entitlement-updated: the subscription stands; the contract read decides the rest.
+  // entitlement-updated: the subscription stands, where it stood (the decision keeps the
+  // stored status); the contract read says whether it ended.
   [LifecycleEvent.updated, 'active'],
 ]);
 
