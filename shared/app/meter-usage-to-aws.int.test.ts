@@ -274,3 +274,127 @@ describe('AWS metering through the simulator, on DynamoDB Local', () => {
     expect(billed(licenseArn)).toEqual([]);
   });
 });
+
+describe('AWS metering when AWS finds input invalid (ValidationException), on DynamoDB Local', () => {
+  let sim: Simulator;
+  let subject: StoreUnderTest;
+  let store: Store;
+  beforeAll(async () => {
+    sim = await createSimulator({ aws: { requestsPerSecond: 0 } } as Parameters<
+      typeof createSimulator
+    >[0]);
+  });
+  afterAll(async () => sim?.stop());
+  // A table of its own per case: a run meters every due hour, and each case counts them all.
+  beforeEach(async () => {
+    subject = await dynamoDbStoreUnderTest();
+    store = subject.store;
+  });
+  afterEach(async () => subject?.teardown());
+
+  const deps = (productCode = PRODUCT) => ({
+    store,
+    meter: createAwsUsageMeter({
+      client: meteringClient(sim.url, { maxAttempts: 1 }),
+      productCode,
+    }),
+    limiter: createRateLimiter({ ratePerSecond: 1_000, clock: { now: Date.now } }),
+    clock: { now: Date.now },
+    logger: createJsonLogger({ level: 'error', write: () => undefined }),
+    eventTtlSeconds: 3_600,
+    zeroDimensions: [] as string[],
+    windowHours: 24,
+    sleep: async () => undefined,
+  });
+  const hourStartEpochMs = lastClosedHourStartEpochMs(Date.now());
+
+  /** A confirmed subscription and its entitlement; legacy ones are billed by CustomerIdentifier. */
+  const subscribed = async (legacy = false) => {
+    const answer = await sim.aws.subscribe({
+      productCode: PRODUCT,
+      ...(legacy ? { style: 'sns' } : {}),
+    });
+    const id = legacy ? `${answer.customerIdentifier}:${PRODUCT}` : answer.licenseArn!;
+    const accountId = legacy ? answer.customerIdentifier! : answer.customerAWSAccountId;
+    await store.putEntitlement(
+      newEntitlement(
+        { cloud: 'aws', id },
+        { accountId, productId: PRODUCT, status: 'active' },
+        Date.now() - 3 * HOUR_MS,
+      ),
+      0,
+    );
+    return id;
+  };
+  const keyOf = (entitlementId: string) => ({
+    cloud: 'aws' as const,
+    entitlementId,
+    dimension: 'requests',
+    hourStartEpochMs,
+  });
+  /** One record per quantity: two of 2^31 − 1 make an hour AWS's model does not allow. */
+  const record = (entitlementId: string, ...quantities: number[]) =>
+    store.addUsage({
+      ...keyOf(entitlementId),
+      records: quantities.map((quantity) => ({ usageId: randomUUID(), quantity })),
+      dedupeExpiresAtEpochSeconds: Math.floor(Date.now() / 1000) + 3_600,
+      nowEpochMs: Date.now(),
+    });
+  /** What AWS billed a license, or a legacy entitlement's CustomerIdentifier. */
+  const billed = (id: string) => {
+    const billedAs = id.startsWith('arn:') ? id : id.split(':')[0]!;
+    return sim.aws.meteringRecords().filter((r) => JSON.stringify(r).includes(billedAs));
+  };
+  const usageEvents = async () =>
+    (
+      await store.listOutbox(
+        { by: 'time', fromEpochMs: 0, toEpochMs: Date.now() + HOUR_MS },
+        { limit: 100 },
+      )
+    ).items.map((m) => [m.type, m.entitlementId]);
+  const MAX = 2 ** 31 - 1;
+
+  it('rejects the record over 2^31 − 1 with AWS’s reason and sends the others of its call', async () => {
+    const good = [await subscribed(), await subscribed(), await subscribed()];
+    const bad = await subscribed();
+    for (const id of good) await record(id, 5);
+    await record(bad, MAX, MAX);
+
+    const result = await meterUsageToAws(deps());
+
+    expect(result).toMatchObject({ sent: 3, rejected: 1, deferred: 0 });
+    for (const id of good) expect(billed(id)).toHaveLength(1);
+    expect(billed(bad)).toEqual([]);
+    expect(await store.getUsageHour(keyOf(bad))).toMatchObject({
+      state: 'rejected',
+      quantity: 2 * MAX,
+      answer: { reason: expect.stringMatching(/^ValidationException: .*quantity/) },
+    });
+    expect(await usageEvents()).toEqual([['usage.rejected', bad]]);
+    expect(
+      sim.aws.refusedCalls().filter((call) => call.errorType === 'ValidationException').length,
+    ).toBeGreaterThan(0);
+  });
+
+  it('rejects nothing when every record of the call is refused alike, and sends them once fixed', async () => {
+    const buyers = [await subscribed(true), await subscribed(true)];
+    for (const id of buyers) await record(id, 2);
+
+    // A product code longer than AWS's model allows: every call is invalid, whatever its records.
+    const refused = await meterUsageToAws(deps('p'.repeat(256)));
+
+    expect(refused).toMatchObject({ sent: 0, rejected: 0, deferred: 2 });
+    for (const id of buyers) expect((await store.getUsageHour(keyOf(id)))?.state).toBe('sealed');
+    expect(await usageEvents()).toEqual([]);
+    expect(await meterUsageToAws(deps())).toMatchObject({ sent: 2, rejected: 0, deferred: 0 });
+  });
+
+  it('leaves a record refused alone for the next run: nothing shows the call itself is sound', async () => {
+    const bad = await subscribed();
+    await record(bad, MAX, MAX);
+
+    expect(await meterUsageToAws(deps())).toMatchObject({ sent: 0, rejected: 0, deferred: 1 });
+    expect((await store.getUsageHour(keyOf(bad)))?.state).toBe('sealed');
+    expect(await usageEvents()).toEqual([]);
+  });
+});

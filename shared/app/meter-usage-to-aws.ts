@@ -81,7 +81,9 @@ const PAGE = 500;
  * - per-record answers are recorded: Success is sent; CustomerNotSubscribed and DuplicateRecord
  *   are rejected with the reason and the vendor is told; unprocessed records are sent again;
  * - a call AWS refuses as a whole is split in halves until the record at fault stands alone
- *   and is rejected with AWS's reason, so one bad record never blocks the others;
+ *   and is rejected with AWS's reason, so one bad record never blocks the others; a
+ *   ValidationException is a record's fault only when others of its call went through, and
+ *   rejects nothing when every record is refused alike;
  * - throttling and 5xx are retried with jittered backoff; what still fails stays sealed for
  *   the next run.
  */
@@ -148,7 +150,10 @@ export const meterUsageToAws = async (
         return { ...record, hour, quantity: hour.quantity, allocations: hour.allocations };
       }),
     );
-    refusedWhole = (await sendBatch(deps, sealed, entitlements, tally)) === 'refused';
+    const bisection: Bisection = { answered: false, suspects: [] };
+    const outcome = await sendBatch(deps, sealed, entitlements, tally, bisection);
+    refusedWhole =
+      (await settleSuspects(deps, bisection, outcome, entitlements, tally)) === 'refused';
   }
   deps.logger.info('metering run', { ...tally, waiting, nearWindowEnd });
   if (nearWindowEnd > 0) {
@@ -237,6 +242,24 @@ const isRecordFault = (error: unknown): boolean =>
   error instanceof MarketplaceApiError && RECORD_FAULTS.has(error.code ?? '');
 
 /**
+ * BatchMeterUsage exceptions for input that breaks a constraint of AWS's model: one record's
+ * (a quantity over 2^31 − 1) or the call's own. Halving finds such a record, but one refused
+ * alone is to blame only when other records of its call went through.
+ */
+const MAYBE_RECORD_FAULTS: ReadonlySet<string> = new Set(['ValidationException']);
+
+const mayBeRecordFault = (error: unknown): boolean =>
+  error instanceof MarketplaceApiError && MAYBE_RECORD_FAULTS.has(error.code ?? '');
+
+/** What halving one call found out. */
+interface Bisection {
+  /** Whether AWS took any part of the call, which shows the call itself is sound. */
+  answered: boolean;
+  /** Records refused alone with an exception that may be the call's rather than theirs. */
+  readonly suspects: Array<{ readonly record: MeteringRecord; readonly error: unknown }>;
+}
+
+/**
  * Sends one call's records until each has an answer or the attempts run out.
  * @returns `refused` when AWS refused the call for a reason of the deployment: the records stay
  * sealed for the next run, and the rest of this run is not sent either.
@@ -246,6 +269,7 @@ const sendBatch = async (
   batch: readonly MeteringRecord[],
   entitlements: ReadonlyMap<string, Entitlement>,
   tally: Tally,
+  bisection: Bisection,
 ): Promise<'done' | 'refused'> => {
   const maxAttempts = deps.maxAttempts ?? 5;
   let pending = batch;
@@ -264,25 +288,31 @@ const sendBatch = async (
         await sleepFor(deps)(jitteredBackoffMs(attempt));
         continue;
       }
-      if (!isRecordFault(error)) {
+      if (!isRecordFault(error) && !mayBeRecordFault(error)) {
         tally.deferred += pending.length;
         deps.logger.error('AWS refused metering for a reason no record explains', { error });
         return 'refused';
       }
       if (pending.length === 1) {
+        if (mayBeRecordFault(error)) {
+          bisection.suspects.push({ record: pending[0]!, error });
+          return 'done';
+        }
+        bisection.answered = true;
         await reject(deps, pending[0]!, reasonOf(error), entitlements);
         tally.rejected += 1;
         return 'done';
       }
       // One bad record refuses the whole call: halve until it stands alone.
       const middle = Math.ceil(pending.length / 2);
-      const first = await sendBatch(deps, pending.slice(0, middle), entitlements, tally);
+      const first = await sendBatch(deps, pending.slice(0, middle), entitlements, tally, bisection);
       if (first === 'refused') {
         tally.deferred += pending.length - middle;
         return first;
       }
-      return sendBatch(deps, pending.slice(middle), entitlements, tally);
+      return sendBatch(deps, pending.slice(middle), entitlements, tally, bisection);
     }
+    bisection.answered = true;
     await settleAll(
       answer.results.map((result) => recordAnswer(deps, result, entitlements, tally)),
     );
@@ -290,6 +320,37 @@ const sendBatch = async (
     pending = answer.unprocessed;
     if (pending.length > 0) await sleepFor(deps)(jitteredBackoffMs(attempt));
   }
+  return 'done';
+};
+
+/**
+ * Settles the records a call's halving left in doubt: rejected with AWS's reason when other
+ * records of the call went through, so the fault is theirs; otherwise (every record refused
+ * alike, or the call refused for the deployment) left sealed, and the run stops, as for any
+ * refusal no record explains.
+ */
+const settleSuspects = async (
+  deps: MeterUsageDeps,
+  bisection: Bisection,
+  outcome: 'done' | 'refused',
+  entitlements: ReadonlyMap<string, Entitlement>,
+  tally: Tally,
+): Promise<'done' | 'refused'> => {
+  const { suspects } = bisection;
+  if (suspects.length === 0) return outcome;
+  if (outcome === 'refused' || !bisection.answered) {
+    tally.deferred += suspects.length;
+    if (outcome === 'done') {
+      deps.logger.error('AWS refused metering for a reason no record explains', {
+        error: suspects[0]!.error,
+      });
+    }
+    return 'refused';
+  }
+  await settleAll(
+    suspects.map(({ record, error }) => reject(deps, record, reasonOf(error), entitlements)),
+  );
+  tally.rejected += suspects.length;
   return 'done';
 };
 
@@ -317,10 +378,15 @@ const recordAnswer = async (
   tally.rejected += 1;
 };
 
-const reasonOf = (error: unknown): string =>
-  error instanceof MarketplaceApiError
-    ? `${error.code ?? 'Refused'}: ${error.message}`
-    : 'refused by AWS Marketplace';
+/** Long enough for any message of AWS's; the rest of a longer one is not AWS's answer. */
+const MAX_REASON_LENGTH = 500;
+
+/** AWS's exception and its own message (which names the member at fault), else ours. */
+const reasonOf = (error: unknown): string => {
+  if (!(error instanceof MarketplaceApiError)) return 'refused by AWS Marketplace';
+  const said = error.cause instanceof Error && error.cause.message ? error.cause.message : null;
+  return `${error.code ?? 'Refused'}: ${said ?? error.message}`.slice(0, MAX_REASON_LENGTH);
+};
 
 const reject = (
   deps: MeterUsageDeps,
