@@ -143,9 +143,10 @@ ${formatJson(exampleEvent()).trimEnd()}
   \`null\` when the event concerns none (account events name no purchase).
 - \`tenantId\`: your tenant the account belongs to; \`null\` until the buyer has signed up.
 - \`data\`: entitlement events carry the purchase (\`status\`, \`plan\`, \`pendingPlan\`, \`productId\`,
-  \`offerId\`, \`freeTrial\`); usage events the same, plus the hour (\`dimension\`, \`hourStartEpochMs\`,
-  \`hourStart\`, \`quantity\`, \`reason\`); \`account.linked\` and \`account.unlinked\` carry
-  \`previousTenantId\`; the other account events carry \`{}\`.
+  \`offerId\`, \`freeTrial\`, and \`contract\`: on AWS each contracted \`dimension\` with its \`value\`
+  and \`expiresAt\`, empty on Google Cloud); usage events the same, plus the hour (\`dimension\`,
+  \`hourStartEpochMs\`, \`hourStart\`, \`quantity\`, \`reason\`); \`account.linked\` and
+  \`account.unlinked\` carry \`previousTenantId\`; the other account events carry \`{}\`.
 
 ## Catalogue
 

@@ -411,6 +411,20 @@ describe('an AWS entitlement-updated', () => {
     },
   );
 
+  it('tells the vendor the contract as it is now, each end in ISO form', () => {
+    const endsAtEpochMs = Date.UTC(2027, 10, 22);
+    const contract = [
+      { dimension: 'tier', value: 'gold', expiresAtEpochMs: null },
+      { dimension: 'users', value: 20, expiresAtEpochMs: endsAtEpochMs },
+    ];
+    const [updated] = decideEvent(command, observation(contract), context('active')).outbox;
+    expect(updated).toMatchObject({ type: 'entitlement.updated' });
+    expect(updated!.data.contract).toEqual([
+      { dimension: 'tier', value: 'gold', expiresAt: null },
+      { dimension: 'users', value: 20, expiresAt: '2027-11-22T00:00:00.000Z' },
+    ]);
+  });
+
   it('still ends a purchase whose contract ended', () => {
     const decision = decideEvent(
       command,

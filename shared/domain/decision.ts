@@ -374,6 +374,11 @@ export const entitlementEventData = (entitlement: Entitlement): EntitlementEvent
   productId: entitlement.productId,
   offerId: entitlement.offer?.id ?? null,
   freeTrial: entitlement.freeTrial,
+  contract: entitlement.contract.map(({ dimension, value, expiresAtEpochMs }) => ({
+    dimension,
+    value,
+    expiresAt: expiresAtEpochMs === null ? null : new Date(expiresAtEpochMs).toISOString(),
+  })),
 });
 
 /** Outbox rows for the vendor events of one decision; ids are stable per message and index. */

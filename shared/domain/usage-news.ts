@@ -22,6 +22,7 @@ const UNKNOWN_PURCHASE: { [K in keyof EntitlementEventData]: null } = {
   productId: null,
   offerId: null,
   freeTrial: null,
+  contract: null,
 };
 
 /**

@@ -433,6 +433,7 @@ describe('real events', () => {
       productId: 'example-product',
       offerId: null,
       freeTrial: false,
+      contract: [],
       dimension: 'requests',
       hourStartEpochMs: Date.UTC(2026, 10, 22, 9),
       hourStart: '2026-11-22T09:00:00.000Z',
@@ -440,7 +441,12 @@ describe('real events', () => {
       reason: 'check: BILLING_DISABLED',
     });
     const [unknown] = toldAboutUsage(VendorEventType.usageReportingStopped, null);
-    expect(unknown!.data).toMatchObject({ status: null, productId: null, freeTrial: null });
+    expect(unknown!.data).toMatchObject({
+      status: null,
+      productId: null,
+      freeTrial: null,
+      contract: null,
+    });
   });
 
   it.each(Object.entries(WRITTEN_BY_USE_CASES))('validate for %s, written by %s', (type) => {

@@ -28,6 +28,32 @@ const STATUS_NOTE =
   'One marketplace message can move a purchase several steps: each step is its own event, in ' +
   'order, and all of them carry the status reached at the end.';
 
+/** One contracted dimension of an AWS purchase, as GetEntitlements answers it. */
+const contractQuantitySchema = z
+  .looseObject({
+    dimension: z.string().meta({ description: "The contract dimension's API name." }),
+    // Each kind described: the JSON Schema then says anyOf, which strict validators accept.
+    value: z
+      .union([
+        z.number().meta({ description: 'A quantity: an integer, or a number with decimals.' }),
+        z.boolean().meta({ description: 'A dimension that is either included or not.' }),
+        z.string().meta({ description: 'A named value, such as a tier.' }),
+      ])
+      .meta({ description: 'What the buyer contracted for, as GetEntitlements answers it.' }),
+
+    expiresAt: z.iso
+      .datetime()
+      .nullable()
+      .meta({ description: 'When it ends, ISO 8601 in UTC; null when AWS names no end.' }),
+  })
+  .meta({ description: 'One contracted dimension.' });
+
+/** Added within version 1: events an earlier release recorded (and replays of them) lack it. */
+const CONTRACT_DESCRIPTION =
+  'The contract (AWS): every dimension GetEntitlements answered at the last change, ordered by ' +
+  'dimension. Empty on Google Cloud and for AWS purchases without a contract. Absent from ' +
+  'events recorded by a release of the connector that did not send it yet.';
+
 /** What every entitlement event says of the purchase, as it stands once the change is recorded. */
 export const entitlementEventDataSchema = z
   .looseObject({
@@ -66,6 +92,10 @@ export const entitlementEventDataSchema = z
         'True when the purchase has a free-trial term. Only AWS says so; Google Cloud ' +
         'purchases carry false.',
     }),
+    contract: z
+      .array(contractQuantitySchema)
+      .optional()
+      .meta({ description: CONTRACT_DESCRIPTION }),
   })
   .meta({ description: 'The purchase as it stands once this change was recorded.' });
 export type EntitlementEventData = z.infer<typeof entitlementEventDataSchema>;
@@ -99,6 +129,15 @@ export const usageEventDataSchema = z
       .nullable()
       .meta({
         description: `True when the purchase has a free-trial term (AWS); ${UNKNOWN_PURCHASE}`,
+      }),
+    contract: z
+      .array(contractQuantitySchema)
+      .nullable()
+      .optional()
+      .meta({
+        description:
+          `The contract (AWS), as entitlement events carry it; ${UNKNOWN_PURCHASE} Absent ` +
+          'from events recorded by a release of the connector that did not send it yet.',
       }),
     dimension: z.string().min(1).meta({
       description: 'The usage dimension, as your app reported it.',
@@ -293,7 +332,7 @@ export const VENDOR_EVENT_CATALOGUE: Readonly<Record<VendorEventType, CatalogueE
     title: 'Purchase updated',
     sentWhen:
       'Something other than its status or plan changed: the offer, the free trial, the ' +
-      'contracted quantities (AWS) or what usage is reported against.',
+      'contract (AWS: `data.contract` holds it as it is now) or what usage is reported against.',
     whatToDo: 'Refresh what you keep of the purchase.',
     subject: ENTITLEMENT_SUBJECT,
     data: entitlementEventDataSchema,
