@@ -378,7 +378,10 @@ describe('an AWS entitlement-updated', () => {
       contract: [{ dimension: 'users', value: 10, expiresAtEpochMs: null }],
       snapshot: { updateTimeEpochMs: T0, data: { type: 'unsubscribe-pending' } },
     });
-  /** What the AWS observer makes of it: the status the hint maps to, the contract it read. */
+  /**
+   * What the AWS observer makes of it: the status the hint implies (a contract that ended is
+   * reported cancelled), the contract it read.
+   */
   const observation = (
     contract: ObservedEntitlement['contract'],
     status: EntitlementStatus = 'active',
@@ -387,6 +390,7 @@ describe('an AWS entitlement-updated', () => {
       accountId: '123456789012',
       productId: 'prod-abc123',
       status,
+      ...(status === 'cancelled' ? {} : { statusImplied: true }),
       contract,
       snapshot: {
         updateTimeEpochMs: T0 + 60_000,
@@ -433,6 +437,17 @@ describe('an AWS entitlement-updated', () => {
     );
     expect(decision.outbox.map((m) => m.type)).toEqual(['entitlement.cancelled']);
     expect(decision.entitlement?.next.status).toBe('cancelled');
+  });
+
+  it('moves to a status the marketplace reported with an update, as Google re-reads it', () => {
+    const { statusImplied: _implied, ...reported } = observation(more).entitlement;
+    const decision = decideEvent(
+      { ...command, cloud: 'gcp' },
+      { entitlement: reported },
+      context('pending_cancellation'),
+    );
+    expect(decision.outbox.map((m) => m.type)).toEqual(['entitlement.cancellation_reverted']);
+    expect(decision.entitlement?.next.status).toBe('active');
   });
 });
 

@@ -55,6 +55,12 @@ export type ObservedEntitlement = {
   readonly snapshot: MarketplaceSnapshot;
   /** What the marketplace waits for the vendor to approve, if anything; never stored. */
   readonly awaiting?: 'approval' | 'plan_change_approval' | null;
+  /**
+   * The status is only what the message implies, not a state the marketplace reported: AWS
+   * `entitlement-updated` says the contract changed and the subscription still exists, not
+   * where it stands. The decision then keeps a stored status that can take the update.
+   */
+  readonly statusImplied?: boolean;
 } & Omit<EntitlementChanges, 'snapshot' | 'tenantId'>;
 
 /** An account as the marketplace reports it now. */
@@ -141,6 +147,7 @@ const changesOf = (observed: ObservedEntitlement): EntitlementChanges => {
     productId: _productId,
     status: _status,
     awaiting: _awaiting,
+    statusImplied: _statusImplied,
     ...changes
   } = observed;
   return changes;
@@ -154,12 +161,10 @@ const dataChanged = (current: Entitlement, changes: EntitlementChanges): boolean
 /**
  * Picks the events that bring `current` to what the marketplace observed.
  *
- * An `updated` message says that the purchase's data changed, not where the purchase stands:
- * AWS `entitlement-updated` is a contract change, and the status observed with it only says the
- * subscription still exists. Such a message may end a purchase (its contract is gone or
- * expired), never move it otherwise: a scheduled cancellation stays scheduled, an unconfirmed
- * subscription unconfirmed. Google, whose re-read says where the purchase stands, sends a
- * message of its own for every move, which moves it then.
+ * A status only implied (see `ObservedEntitlement.statusImplied`) may end a purchase (its
+ * contract is gone or expired), never move it otherwise: a scheduled cancellation stays
+ * scheduled, an unconfirmed subscription unconfirmed. A status the marketplace reported is
+ * reached whatever messages were lost in between.
  */
 const eventsToward = (
   current: Entitlement,
@@ -167,7 +172,7 @@ const eventsToward = (
   hint: LifecycleEvent | null,
 ): LifecycleEvent[] | null => {
   const staysPut =
-    hint === LifecycleEvent.updated &&
+    observed.statusImplied === true &&
     !hasEnded(observed.status) &&
     nextStatus(current.status, LifecycleEvent.updated) !== null;
   const path = pathBetween(current.status, staysPut ? current.status : observed.status);

@@ -30,8 +30,8 @@ const STATUS_OF_HINT: ReadonlyMap<LifecycleEvent, EntitlementStatus> = new Map([
   [LifecycleEvent.activated, 'active'],
   [LifecycleEvent.cancellationScheduled, 'pending_cancellation'],
   [LifecycleEvent.cancelled, 'cancelled'],
-  // entitlement-updated: the subscription stands, where it stood (the decision keeps the
-  // stored status); the contract read says whether it ended.
+  // entitlement-updated: the subscription stands, where it stood (an implied status, which the
+  // decision does not move a stored one to); the contract read says whether it ended.
   [LifecycleEvent.updated, 'active'],
 ]);
 
@@ -146,6 +146,7 @@ export const createAwsMarketplaceObserver = (options: {
         accountId: command.accountId,
         productId: subject.productCode,
         status: ended ? 'cancelled' : status,
+        ...(command.hint === LifecycleEvent.updated && !ended ? { statusImplied: true } : {}),
         snapshot: {
           updateTimeEpochMs: command.sentAtEpochMs ?? nowEpochMs,
           data: snapshotDataOf(command, subject, contract),
