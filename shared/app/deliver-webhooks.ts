@@ -150,6 +150,34 @@ interface RunState {
   readonly unreachable: Set<string>;
 }
 
+/** The next try of an event after its current attempt, or `give_up` past its horizon. */
+const nextAttemptOf = (deps: DeliverWebhooksDeps, message: OutboxMessage) =>
+  nextWebhookAttempt({
+    nowEpochMs: deps.clock.now(),
+    attempt: message.attempts,
+    random: deps.random(),
+    occurredAtEpochMs: message.occurredAtEpochMs,
+    replayedAtEpochMs: message.replayedAtEpochMs,
+    retryHorizonMs: deps.retryHorizonMs,
+  });
+
+/** Marks an event failed for good (replayable), with why, at the end of its horizon. */
+const giveUp = async (
+  deps: DeliverWebhooksDeps,
+  message: OutboxMessage,
+  lastError: string,
+  deliveredNow: readonly string[],
+): Promise<'failed'> => {
+  await deps.store.failOutbox(message, lastError, deliveredNow);
+  deps.logger.warn('webhook given up at the end of the retry horizon', {
+    messageId: message.id,
+    type: message.type,
+    attempts: message.attempts,
+    lastError,
+  });
+  return 'failed';
+};
+
 /**
  * Puts off an event that some endpoint it owes was not tried at, through no failure: held back
  * behind an older event of its purchase, or skipped at an endpoint unreachable in this run. No
@@ -182,26 +210,12 @@ const deferMessage = async (
   }
   if (skip.unreachable.length > 0) {
     const endpointIds = skip.unreachable.map((endpoint) => endpoint.id);
-    const next = nextWebhookAttempt({
-      nowEpochMs,
-      attempt: message.attempts,
-      random: deps.random(),
-      occurredAtEpochMs: message.occurredAtEpochMs,
-      replayedAtEpochMs: message.replayedAtEpochMs,
-      retryHorizonMs: deps.retryHorizonMs,
-    });
+    const next = nextAttemptOf(deps, message);
     if (next.kind === 'give_up') {
       const lastError = shorten(
         endpointIds.map((id) => `${id}: unreachable until the end of the retry horizon`).join('; '),
       );
-      await deps.store.failOutbox(message, lastError, deliveredNow);
-      deps.logger.warn('webhook given up at the end of the retry horizon', {
-        messageId: message.id,
-        type: message.type,
-        attempts: message.attempts,
-        lastError,
-      });
-      return 'failed';
+      return giveUp(deps, message, lastError, deliveredNow);
     }
     times.push(next.atEpochMs);
     deps.logger.info('webhook not sent to endpoints unreachable earlier in this run', {
@@ -264,24 +278,8 @@ const deliverMessage = async (
     const lastError = shorten(
       failures.map((failure) => `${failure.endpoint.id}: ${reasonOf(failure.result)}`).join('; '),
     );
-    const next = nextWebhookAttempt({
-      nowEpochMs: deps.clock.now(),
-      attempt: message.attempts,
-      random: deps.random(),
-      occurredAtEpochMs: message.occurredAtEpochMs,
-      replayedAtEpochMs: message.replayedAtEpochMs,
-      retryHorizonMs: deps.retryHorizonMs,
-    });
-    if (next.kind === 'give_up') {
-      await store.failOutbox(message, lastError, deliveredNow);
-      deps.logger.warn('webhook given up at the end of the retry horizon', {
-        messageId: message.id,
-        type: message.type,
-        attempts: message.attempts,
-        lastError,
-      });
-      return 'failed';
-    }
+    const next = nextAttemptOf(deps, message);
+    if (next.kind === 'give_up') return giveUp(deps, message, lastError, deliveredNow);
     // An endpoint held back or skipped is looked at again then too: it may well be free.
     await store.retryOutboxAt(message, next.atEpochMs, lastError, deliveredNow);
     return 'retried';
