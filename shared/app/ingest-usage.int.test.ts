@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, StoreUnavailableError, ValidationError } from '../domain/errors';
 import type { Entitlement, UsageHourKey } from '../domain/model';
+import { MAX_USAGE_QUANTITY } from '../domain/limits';
 import { HOUR_MS, hourStartEpochMs } from '../domain/time';
 import { vendorIdOf } from '../domain/vendor-events';
 import type { Store } from '../ports/store';
@@ -445,6 +446,47 @@ describe.each(STORES_UNDER_TEST)('usage ingest on %s', (_engine, makeStore) => {
     const hour = await store.getUsageHour(hourOf(entitlement));
     expect(hour?.allocations).toHaveLength(2_500);
     expect(hour?.quantity).toBe(2_501);
+  });
+
+  it("never lets an hour's total pass the most a marketplace takes, refusing the record that would", async () => {
+    const big = await seeded();
+    const other = await seeded();
+    const first = aRecord(big, { quantity: 2_000_000_000 });
+    const result = await ingestUsage(depsWith(), [
+      first,
+      aRecord(big, {
+        quantity: 2_000_000_000,
+        allocations: [
+          { tags: { team: 'a' }, quantity: 1_000_000_000 },
+          { quantity: 1_000_000_000 },
+        ],
+      }),
+      aRecord(other, { quantity: 3 }),
+      aRecord(big, { quantity: MAX_USAGE_QUANTITY - 2_000_000_000 }),
+    ]);
+
+    expect(statuses(result.results)).toEqual([
+      'accepted',
+      'hour_total_too_large',
+      'accepted',
+      'accepted',
+    ]);
+    expect(result.results[1]?.message).toMatch(/2147483647/);
+    // Not one part of the refused record counts: its allocations went with it.
+    expect(await store.getUsageHour(hourOf(big))).toMatchObject({
+      quantity: MAX_USAGE_QUANTITY,
+      allocations: [],
+    });
+    expect((await store.getUsageHour(hourOf(other)))?.quantity).toBe(3);
+
+    // The next batch finds the hour full, and still answers a retry of what it counted.
+    const next = await ingestUsage(depsWith(), [
+      aRecord(big),
+      first,
+      aRecord(big, { quantity: 0 }),
+    ]);
+    expect(statuses(next.results)).toEqual(['hour_total_too_large', 'duplicate', 'accepted']);
+    expect((await store.getUsageHour(hourOf(big)))?.quantity).toBe(MAX_USAGE_QUANTITY);
   });
 
   describe('listing an entitlement’s hours', () => {

@@ -1,7 +1,12 @@
 import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
 import { isUsable } from '../domain/entitlement';
-import { NotFoundError, UsageHourSealedError, ValidationError } from '../domain/errors';
+import {
+  NotFoundError,
+  UsageHourSealedError,
+  UsageHourTotalTooLargeError,
+  ValidationError,
+} from '../domain/errors';
 import { MAX_KEY_BYTES, MAX_USAGE_QUANTITY } from '../domain/limits';
 import { CLOUDS } from '../domain/model';
 import type {
@@ -57,6 +62,11 @@ export const UsageRejection = {
   unknownDimension: 'unknown_dimension',
   /** The hour was already sealed for sending: it can no longer be billed. */
   hourClosed: 'hour_closed',
+  /**
+   * It would take its hour's total (for its entitlement and dimension) past 2,147,483,647, the
+   * most AWS takes for one record; the same limit holds on both clouds.
+   */
+  hourTotalTooLarge: 'hour_total_too_large',
 } as const;
 export type UsageRejection = (typeof UsageRejection)[keyof typeof UsageRejection];
 
@@ -416,7 +426,8 @@ const RECORD_PATH = /records\[(\d+)\]/;
  * - the records of one (entitlement, dimension, hour) go to the store in one `addUsage`, a
  *   record with allocations as one tagged part per allocation; a sealed hour rejects the
  *   records not counted before (`hour_closed`), an hour out of room for tag sets the record
- *   that would overflow it (`invalid_allocations`).
+ *   that would overflow it (`invalid_allocations`), and an hour whose total would pass
+ *   `MAX_USAGE_QUANTITY` the record that would take it there (`hour_total_too_large`).
  *
  * Idempotent by usage id: a retried record answers `duplicate` and is not counted again.
  *
@@ -572,17 +583,23 @@ export const ingestUsage = async (
           return;
         }
         if (!(error instanceof ValidationError)) throw error;
-        // The store refuses a call whose tag sets would overflow the hour, naming the record
-        // at fault: reject that one and add the others again.
+        // The store refuses a call whose total or tag sets would overflow the hour, naming the
+        // record at fault: reject that one, all of its parts, and add the others again.
         const at = RECORD_PATH.exec(error.path ?? '');
         const flat = members.flatMap((member) => member.records.map(() => member));
         const culprit = at ? flat[Number(at[1])] : undefined;
         const refused = culprit ? [culprit] : members;
+        const code =
+          error instanceof UsageHourTotalTooLargeError
+            ? UsageRejection.hourTotalTooLarge
+            : UsageRejection.invalidAllocations;
         for (const member of refused) {
           results[member.candidate.index] = rejected(
             member.candidate.record.usageId,
-            UsageRejection.invalidAllocations,
-            error.message,
+            code,
+            error instanceof UsageHourTotalTooLargeError
+              ? `it would take the total of hour ${toIsoHour(key.hourStartEpochMs)} past ${MAX_USAGE_QUANTITY}, the most a marketplace takes for an hour`
+              : error.message,
           );
         }
         members = members.filter((member) => !refused.includes(member));

@@ -87,6 +87,12 @@ export class UsageHourSealedError extends MarketplaceError {
   }
 }
 
+/**
+ * Adding a usage record would take its hour's total past `MAX_USAGE_QUANTITY`, which the
+ * marketplace would refuse for the whole hour. `path` names the record (`records[<index>]`).
+ */
+export class UsageHourTotalTooLargeError extends ValidationError {}
+
 /** The store could not be reached or throttled us; the same call may succeed later. */
 export class StoreUnavailableError extends MarketplaceError {
   constructor(message: string, options: ErrorOptions = {}) {

@@ -1,5 +1,12 @@
-import { ValidationError } from './errors';
-import { MAX_ITEM_BYTES, assertInteger, assertItemSize, assertKey } from './limits';
+import { UsageHourTotalTooLargeError, ValidationError } from './errors';
+import {
+  MAX_ITEM_BYTES,
+  MAX_USAGE_QUANTITY,
+  assertHourTotalRoom,
+  assertInteger,
+  assertItemSize,
+  assertKey,
+} from './limits';
 
 describe('store limits', () => {
   it.each([
@@ -42,5 +49,20 @@ describe('store limits', () => {
     const act = () => assertInteger(value, 'quantity', 0, 2_147_483_647);
     if (ok) expect(act()).toBe(value);
     else expect(act).toThrow(ValidationError);
+  });
+
+  it('refuses the first record that would take an hour past the most a marketplace takes', () => {
+    const records = [
+      { quantity: 1_000_000_000, path: 'records[0]' },
+      { quantity: 1_000_000_000, path: 'records[1]' },
+      { quantity: 2, path: 'records[2]' },
+    ];
+    expect(() => assertHourTotalRoom(MAX_USAGE_QUANTITY - 2_000_000_002, records)).not.toThrow();
+    const act = () => assertHourTotalRoom(MAX_USAGE_QUANTITY - 2_000_000_001, records);
+    expect(act).toThrow(UsageHourTotalTooLargeError);
+    expect(act).toThrow(expect.objectContaining({ path: 'records[2]' }));
+    expect(() =>
+      assertHourTotalRoom(MAX_USAGE_QUANTITY, [{ quantity: 0, path: 'r' }]),
+    ).not.toThrow();
   });
 });

@@ -1,4 +1,4 @@
-import { ValidationError } from './errors';
+import { UsageHourTotalTooLargeError, ValidationError } from './errors';
 
 /**
  * What the stores accept. Keys end up inside DynamoDB keys (2 KB partition, 1 KB sort) and
@@ -9,7 +9,12 @@ export const MAX_KEY_BYTES = 512;
 export const MAX_ITEM_BYTES = 300 * 1024;
 /** The most items one listing page returns. */
 export const MAX_PAGE_LIMIT = 1_000;
-/** The largest quantity of one usage record: AWS takes a 32-bit integer. */
+/**
+ * The largest quantity of one usage record, and of one usage hour's total (each of its
+ * allocations is a part of the total, so they stay under it too): AWS BatchMeterUsage takes a
+ * 32-bit integer, and refuses the whole call when one record holds more. Service Control takes an
+ * int64; one limit for both clouds keeps a record valid wherever it is sent.
+ */
 export const MAX_USAGE_QUANTITY = 2 ** 31 - 1;
 
 const encoder = new TextEncoder();
@@ -53,4 +58,27 @@ export const assertInteger = (value: unknown, path: string, min: number, max: nu
     throw new ValidationError(`${path} must be an integer from ${min} to ${max}`, { path });
   }
   return value;
+};
+
+/**
+ * Checks that adding `records`, in their order, keeps an hour whose total is `total` within
+ * {@link MAX_USAGE_QUANTITY}: a record that would take it past is refused, the ones before it
+ * fit.
+ *
+ * @throws UsageHourTotalTooLargeError naming the first record (by its `path`) that does not fit.
+ */
+export const assertHourTotalRoom = (
+  total: number,
+  records: Iterable<{ readonly quantity: number; readonly path: string }>,
+): void => {
+  let sum = total;
+  for (const record of records) {
+    sum += record.quantity;
+    if (sum > MAX_USAGE_QUANTITY) {
+      throw new UsageHourTotalTooLargeError(
+        `${record.path} would take the hour's total to ${sum}; a marketplace takes at most ${MAX_USAGE_QUANTITY} an hour`,
+        { path: record.path },
+      );
+    }
+  }
 };

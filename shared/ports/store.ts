@@ -70,6 +70,14 @@ export interface UsageIngestResult {
   readonly quantity: number;
 }
 
+/** What the store remembers of a usage id it counted, for as long as it remembers the id. */
+export interface CountedUsage {
+  readonly usageId: string;
+  readonly quantity: number;
+  /** The hour it was added to; `null` for an id remembered from before the store kept it. */
+  readonly hour: UsageHourKey | null;
+}
+
 export interface OutboxClaim {
   readonly nowEpochMs: number;
   readonly limit: number;
@@ -164,11 +172,20 @@ export interface Store {
    * order of a record's tag keys does not matter. An hour holds at most 2,500 tag sets (AWS's
    * limit of allocations a record), the untagged share included once it has a quantity.
    *
+   * The hour's total never passes `MAX_USAGE_QUANTITY` (nor, being parts of it, do its
+   * allocations): the new records are taken in order, and the first that would take the total
+   * past it is refused, naming it, before anything is written.
+   *
    * @throws UsageHourSealedError when the hour was sealed and any record is new.
+   * @throws UsageHourTotalTooLargeError naming the record (`records[<index>]`) that would take
+   * the hour's total past `MAX_USAGE_QUANTITY`.
    * @throws ValidationError before any write for malformed tags, or a record that would make the
-   * hour's 2,501st allocation or its row too large. The check reads the hour before the adds; an
-   * adapter that checks again in the write (DynamoDB) may then refuse a later chunk that
-   * concurrent adds left no room for, one whose adds are blind (Firestore) lets it pass.
+   * hour's 2,501st allocation or its row too large.
+   *
+   * Both limits are checked against the hour as read before the adds. An adapter that checks
+   * again in the write (DynamoDB, in the same condition as the add) may then refuse a later
+   * chunk that concurrent adds left no room for, the chunks before it counted; one whose adds are
+   * blind (Firestore) lets concurrent adds at the very limit pass.
    */
   addUsage(ingest: UsageIngest): Promise<UsageIngestResult>;
 

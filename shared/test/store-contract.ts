@@ -3,8 +3,10 @@ import {
   ConcurrencyConflictError,
   NotFoundError,
   UsageHourSealedError,
+  UsageHourTotalTooLargeError,
   ValidationError,
 } from '../domain/errors';
+import { MAX_USAGE_QUANTITY } from '../domain/limits';
 import { HOUR_MS } from '../domain/time';
 import { outboxOrderingKey } from '../domain/model';
 import type {
@@ -470,6 +472,46 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
         expect(again.duplicates).toEqual([u]);
         expect(await store.getUsageHour(elsewhere)).toBeNull();
         expect((await store.getUsageHour(key))?.quantity).toBe(4);
+      });
+
+      it('never lets an hour pass the most a marketplace takes, refusing the record that would', async () => {
+        const key = aUsageKey();
+        const u = `full-${randomUUID()}`;
+        await store.addUsage(ingest(key, [[`${u}-a`, MAX_USAGE_QUANTITY - 10]]));
+        const error = await store
+          .addUsage(
+            ingest(key, [
+              [`${u}-b`, 4],
+              [`${u}-c`, 7],
+              [`${u}-d`, 1],
+            ]),
+          )
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(UsageHourTotalTooLargeError);
+        expect((error as UsageHourTotalTooLargeError).path).toMatch(/records\[1\]$/);
+        expect((await store.getUsageHour(key))?.quantity).toBe(MAX_USAGE_QUANTITY - 10);
+        // Without it, the others fit, up to the very limit.
+        const rest = await store.addUsage(
+          ingest(key, [
+            [`${u}-b`, 4],
+            [`${u}-d`, 1],
+            [`${u}-e`, 5],
+          ]),
+        );
+        expect(rest).toMatchObject({ accepted: [`${u}-b`, `${u}-d`, `${u}-e`] });
+        expect((await store.getUsageHour(key))?.quantity).toBe(MAX_USAGE_QUANTITY);
+        // A full hour still answers a retry of what it counted, and takes zeros.
+        const retry = await store.addUsage(
+          ingest(key, [
+            [`${u}-a`, MAX_USAGE_QUANTITY - 10],
+            [`${u}-zero`, 0],
+          ]),
+        );
+        expect(retry).toMatchObject({ accepted: [`${u}-zero`], duplicates: [`${u}-a`] });
+        await expect(store.addUsage(ingest(key, [[`${u}-f`, 1]]))).rejects.toBeInstanceOf(
+          UsageHourTotalTooLargeError,
+        );
+        expect((await store.getUsageHour(key))?.quantity).toBe(MAX_USAGE_QUANTITY);
       });
 
       it('stamps the hour with the time of the add', async () => {

@@ -6,7 +6,11 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { StoreUnavailableError, ValidationError } from '../../domain/errors';
+import {
+  StoreUnavailableError,
+  UsageHourTotalTooLargeError,
+  ValidationError,
+} from '../../domain/errors';
 import { outboxOrderingKey } from '../../domain/model';
 import type { UsageHourKey } from '../../domain/model';
 import {
@@ -381,6 +385,31 @@ describe('DynamoDB store: what the table holds', () => {
       expect(hour?.allocations).toHaveLength(2_500);
       expect(hour?.allocations.reduce((sum, a) => sum + a.quantity, 0)).toBe(hour?.quantity);
     });
+  });
+
+  it("holds an hour's total to the most a marketplace takes against concurrent adds", async () => {
+    const key: UsageHourKey = {
+      cloud: 'aws',
+      entitlementId: `l-${randomUUID()}`,
+      dimension: 'requests',
+      hourStartEpochMs: Date.UTC(2026, 10, 22, 5),
+    };
+    // Each fits the hour as read before the adds; the condition of the write lets one in.
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, () =>
+        table.store.addUsage({
+          ...key,
+          records: [{ usageId: `u-${randomUUID()}`, quantity: 1_000_000_000 }],
+          dedupeExpiresAtEpochSeconds: 1,
+          nowEpochMs: T0,
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    for (const r of results.filter((r) => r.status === 'rejected')) {
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(UsageHourTotalTooLargeError);
+    }
+    expect((await table.store.getUsageHour(key))?.quantity).toBe(2_000_000_000);
   });
 
   it('refuses a decision with more outbox rows than one transaction holds, writing nothing', async () => {

@@ -17,7 +17,7 @@ import {
   UsageHourSealedError,
   ValidationError,
 } from '../../domain/errors';
-import { assertKey, MAX_USAGE_QUANTITY } from '../../domain/limits';
+import { assertHourTotalRoom, assertKey, MAX_USAGE_QUANTITY } from '../../domain/limits';
 import type {
   Cloud,
   DeliveryAttempt,
@@ -213,10 +213,13 @@ const versionCondition = (expectedVersion: number): Condition =>
         ExpressionAttributeValues: { ':expectedVersion': expectedVersion },
       };
 
-/** A usage record once validated, with where it was in the call (for errors). */
+/** A usage record once validated, with where it and its tags were in the call (for errors). */
 interface CountedRecord {
   readonly quantity: number;
   readonly tags?: UsageTags | undefined;
+  /** `records[<index>]`. */
+  readonly at: string;
+  /** `records[<index>].tags`. */
   readonly path: string;
 }
 
@@ -712,6 +715,9 @@ export const createDynamoDbStore = (
     for (let attempt = 1; pending.length > 0; attempt += 1) {
       const counted = pending.map((usageId) => records.get(usageId)!);
       const sum = counted.reduce((total, record) => total + record.quantity, 0);
+      // The total must still have room for the sum when the add lands, whatever concurrent
+      // adds did meanwhile: the hour never holds more than a marketplace takes.
+      const quantityRoom = MAX_USAGE_QUANTITY - sum;
       const untagged = untaggedTotal(counted);
       // Checked on every attempt: a lost condition may have shown sets other adds took.
       const added = newTagSets(known, counted);
@@ -741,7 +747,9 @@ export const createDynamoDbStore = (
               '#sealedAt = :null, #answer = :null, #updatedAt = :now, ' +
               `#gsiPk = :unsentPk, #gsiSk = :unsentSk${allocations.set} ` +
               `ADD #quantity :sum${allocations.add}`,
-            ConditionExpression: `(attribute_not_exists(pk) OR #state = :open)${allocations.condition}`,
+            ConditionExpression:
+              '(attribute_not_exists(pk) OR #state = :open) AND ' +
+              `(attribute_not_exists(#quantity) OR #quantity <= :quantityRoom)${allocations.condition}`,
             ExpressionAttributeNames: {
               '#entity': 'entity',
               '#cloud': 'cloud',
@@ -769,9 +777,11 @@ export const createDynamoDbStore = (
               ':unsentPk': partitions.unsentUsage(ingest.cloud),
               ':unsentSk': unsentSortKey(ingest),
               ':sum': sum,
+              ':quantityRoom': quantityRoom,
               ...allocations.values,
             },
-            // What failed the condition: a sealed hour, or tag sets that arrived meanwhile.
+            // What failed the condition: a sealed hour, a total that concurrent adds grew, or
+            // tag sets that arrived meanwhile.
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         },
@@ -804,8 +814,14 @@ export const createDynamoDbStore = (
           if (current === undefined || current.state !== 'open') {
             throw new UsageHourSealedError(describeHour(ingest));
           }
-          // Still open: other adds took one of our new tag sets, or the hour's last room.
-          known = tagSetsOfHour(usageHourFromItem(current));
+          // Still open: concurrent adds left too little of the total for one of these records
+          // (refused, naming it), took one of our new tag sets, or the hour's last room.
+          const hour = usageHourFromItem(current);
+          assertHourTotalRoom(
+            hour.quantity,
+            counted.map((record) => ({ quantity: record.quantity, path: record.at })),
+          );
+          known = tagSetsOfHour(hour);
         } else if (reasons.some((reason) => reason.code === 'ValidationError')) {
           throw new ValidationError('DynamoDB refused the usage write', { cause: error });
         } else if (!reasons.some((reason) => reason.code === 'TransactionConflict')) {
@@ -831,7 +847,13 @@ export const createDynamoDbStore = (
     const repeated = new Set<string>();
     ingest.records.forEach(({ usageId, quantity, tags }, index) => {
       if (records.has(usageId)) repeated.add(usageId);
-      else records.set(usageId, { quantity, tags, path: `records[${index}].tags` });
+      else
+        records.set(usageId, {
+          quantity,
+          tags,
+          at: `records[${index}]`,
+          path: `records[${index}].tags`,
+        });
     });
     const usageIds = [...records.keys()];
     const hourKey = usageHourKey(ingest);
@@ -839,8 +861,17 @@ export const createDynamoDbStore = (
     const found = await batchGet([...usageIds.map(usageIdKey), hourKey]);
     const hourItem = found.get(keyId(hourKey));
     const fresh = usageIds.filter((usageId) => !found.has(keyId(usageIdKey(usageId))));
-    // Before any write: what the fresh records add must fit the hour, in number and size.
-    let known = tagSetsOfHour(hourItem ? usageHourFromItem(hourItem) : null);
+    // Before any write: what the fresh records add must fit the hour, in total, number of tag
+    // sets and size.
+    const before = hourItem ? usageHourFromItem(hourItem) : null;
+    assertHourTotalRoom(
+      before?.quantity ?? 0,
+      fresh.map((usageId) => ({
+        quantity: records.get(usageId)!.quantity,
+        path: records.get(usageId)!.at,
+      })),
+    );
+    let known = tagSetsOfHour(before);
     const added = newTagSets(
       known,
       fresh.map((usageId) => records.get(usageId)!),

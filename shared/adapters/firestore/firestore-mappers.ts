@@ -19,6 +19,7 @@ import type {
   UsageHourKey,
 } from '../../domain/model';
 import { outboxOrderingKey } from '../../domain/model';
+import type { CountedUsage } from '../../ports/store';
 import { toIsoHour } from '../../domain/time';
 import { allocationsOf } from '../../domain/usage-allocations';
 
@@ -515,17 +516,38 @@ export const usageHourFromDoc = (doc: DocumentData): UsageHour => ({
 });
 
 /**
- * A usage id already counted in its hour. `attempt` names the commit that created it, so that a
- * retry can tell its own leftovers from an engine that applied part of a failed commit.
+ * A usage id already counted in its hour, and which hour. `attempt` names the commit that
+ * created it, so that a retry can tell its own leftovers from an engine that applied part of a
+ * failed commit.
  */
 export const usageIdToDoc = (
   usageId: string,
+  hour: UsageHourKey,
   quantity: number,
   expiresAtEpochSeconds: number,
   attempt: string,
 ): DocumentData => ({
   usageId,
+  cloud: hour.cloud,
+  entitlementId: hour.entitlementId,
+  dimension: hour.dimension,
+  hourStartEpochMs: hour.hourStartEpochMs,
   quantity,
   attempt,
   expiresAt: new Timestamp(expiresAtEpochSeconds, 0),
+});
+
+/** What a usage id's marker says; one written before markers kept their hour names none. */
+export const countedUsageFromDoc = (doc: DocumentData): CountedUsage => ({
+  usageId: doc.usageId as string,
+  quantity: doc.quantity as number,
+  hour:
+    typeof doc.hourStartEpochMs === 'number'
+      ? {
+          cloud: doc.cloud as Cloud,
+          entitlementId: doc.entitlementId as string,
+          dimension: doc.dimension as string,
+          hourStartEpochMs: doc.hourStartEpochMs,
+        }
+      : null,
 });

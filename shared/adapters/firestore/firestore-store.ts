@@ -78,6 +78,7 @@ import {
   ValidationError,
 } from '../../domain/errors';
 import {
+  assertHourTotalRoom,
   assertInteger,
   assertItemSize,
   assertKey,
@@ -109,6 +110,7 @@ import {
 import type { HourTagSets } from '../../domain/usage-allocations';
 import { assertDistinctTagSetIds, tagSetId } from '../usage/tag-set-id';
 import type {
+  CountedUsage,
   EntitlementQuery,
   OutboxLease,
   OutboxQuery,
@@ -124,6 +126,7 @@ import {
   accountToDoc,
   allocationFields,
   collectionsFor,
+  countedUsageFromDoc,
   deliveredToOf,
   deliveryAttemptDocId,
   deliveryAttemptFromDoc,
@@ -158,6 +161,8 @@ export interface FirestoreStoreOptions {
 const MAX_EPOCH_MS = Date.UTC(9999, 11, 31, 23);
 /** The largest Timestamp Firestore stores: 9999-12-31T23:59:59Z. */
 const MAX_TIMESTAMP_SECONDS = 253_402_300_799;
+/** Usage-id markers read per `getAll` outside the adds. */
+const MARKER_READS = 500;
 /** Usage ids per transaction: well under Firestore's 500 writes per commit, with the hour. */
 const USAGE_CHUNK = 200;
 /** Outbox messages claimed per transaction. */
@@ -396,10 +401,13 @@ const validateAnswer = (answer: UsageAnswer): void => {
   assertItemSize(answer, 'answer');
 };
 
-/** A usage record once validated, with where its tags were in the call (for errors). */
+/** A usage record once validated, with where it and its tags were in the call (for errors). */
 interface CountedRecord {
   readonly quantity: number;
   readonly tags: UsageTags | undefined;
+  /** `ingest.records[<index>]`. */
+  readonly at: string;
+  /** `ingest.records[<index>].tags`. */
   readonly path: string;
 }
 
@@ -613,7 +621,7 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
             const id = ids[index]!;
             tx.create(
               markerRefs[index]!,
-              usageIdToDoc(id, records.get(id)!.quantity, expiresAtEpochSeconds, attempt),
+              usageIdToDoc(id, key, records.get(id)!.quantity, expiresAtEpochSeconds, attempt),
             );
           }
           const sum = counted.reduce((total, record) => total + record.quantity, 0);
@@ -641,6 +649,39 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
         failedAttempts.add(attempt);
       }
     }
+  };
+
+  /** The markers of `ids` that exist, by usage id. */
+  const countedAmong = async (ids: readonly string[]): Promise<Map<string, CountedUsage>> => {
+    const found = new Map<string, CountedUsage>();
+    for (const chunk of chunksOf([...new Set(ids)], MARKER_READS)) {
+      const snapshots = await db.getAll(...chunk.map((id) => usageIds.doc(usageIdDocId(id))));
+      for (const snapshot of snapshots) {
+        if (!snapshot.exists) continue;
+        const counted = countedUsageFromDoc(snapshot.data()!);
+        found.set(counted.usageId, counted);
+      }
+    }
+    return found;
+  };
+
+  /**
+   * The records that are new to the store must fit the hour's total, in their order (see
+   * `assertHourTotalRoom`). All of them usually fit without asking which are new.
+   */
+  const assertTotalRoom = async (
+    total: number,
+    records: ReadonlyMap<string, CountedRecord>,
+  ): Promise<void> => {
+    const all = [...records.values()];
+    if (all.reduce((sum, record) => sum + record.quantity, total) <= MAX_USAGE_QUANTITY) return;
+    const counted = await countedAmong([...records.keys()]);
+    assertHourTotalRoom(
+      total,
+      [...records]
+        .filter(([id]) => !counted.has(id))
+        .map(([, record]) => ({ quantity: record.quantity, path: record.at })),
+    );
   };
 
   /** Claims what is still due among `refs`, in their order, in one transaction. */
@@ -911,7 +952,7 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
           record.tags === undefined ? undefined : assertTags(record.tags, `${path}.tags`);
         // The first record given for an id is the one counted; later ones are duplicates.
         if (records.has(usageId)) repeated.add(usageId);
-        else records.set(usageId, { quantity, tags, path: `${path}.tags` });
+        else records.set(usageId, { quantity, tags, at: path, path: `${path}.tags` });
       });
       const key: UsageHourKey = {
         cloud: ingest.cloud,
@@ -919,12 +960,16 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
         dimension: ingest.dimension,
         hourStartEpochMs: ingest.hourStartEpochMs,
       };
-      // Before any write: what the records add must fit the hour, in number and size. Every
-      // record counts here, even one counted before (reading each id's marker first would double
-      // the reads of every add). The adds themselves are blind, so concurrent adds of new tag
-      // sets at the very limit can pass it; AWS would then refuse the hour, which is recorded.
+      // Before any write: what the records add must fit the hour, in total, number of tag sets
+      // and size. Every record counts toward the tag sets, even one counted before (reading each
+      // id's marker first would double the reads of every add); the total only reads the
+      // markers when it is near the limit, so that a retry of what was counted still fits. The
+      // adds themselves are blind, so concurrent adds at the very limit can pass it; AWS would
+      // then refuse the hour, which is recorded.
       const before = (await usageHourRef(key).get()).data();
-      const known = tagSetsOfHour(before === undefined ? null : usageHourFromDoc(before));
+      const hourBefore = before === undefined ? null : usageHourFromDoc(before);
+      await assertTotalRoom(hourBefore?.quantity ?? 0, records);
+      const known = tagSetsOfHour(hourBefore);
       const added = newTagSets(known, records.values());
       if (added.size > 0) {
         assertDistinctTagSetIds([...known.sets, ...added], 'ingest.records');
