@@ -4,6 +4,8 @@ import type { Handoff } from '../shared/adapters/handoff/handoff-token';
 import { vendorIdOf } from '../shared/domain/vendor-events';
 import { PRODUCT_CODE, postRegistration, startAwsStack } from './support/aws-stack';
 import type { AwsStack } from './support/aws-stack';
+import { billedFor, hourAgo, scheduledEvent, subscribe } from './support/aws-usage';
+import type { Buyer } from './support/aws-usage';
 import { HANDOFF_SECRET, signUpAndSettle, startGcpStack } from './support/gcp-stack';
 import type { GcpStack } from './support/gcp-stack';
 import { seedAccount, startAwsVendorApi, startGcpVendorApi } from './support/vendor-api';
@@ -172,6 +174,44 @@ describe('the vendor API on AWS, after a buyer subscribed and registered', () =>
       ['account.unlinked', null],
       ['account.signed_up', second.tenantId],
     ]);
+  });
+
+  it("bills every buyer's hour, though one buyer reports more than AWS takes for an hour", async () => {
+    const big = await subscribe(stack);
+    const other = await subscribe(stack);
+    const timestamp = iso(hourAgo(1) + MINUTE_MS);
+    const record = (buyer: Buyer, quantity: number) => ({
+      usageId: `flow-${randomUUID()}`,
+      entitlementId: `aws:${buyer.entitlementId}`,
+      dimension: 'requests',
+      quantity,
+      timestamp,
+    });
+    const usage = await api.call({
+      method: 'POST',
+      route: '/v1/usage',
+      key: 'usage',
+      body: {
+        records: [record(big, 2_000_000_000), record(big, 2_000_000_000), record(other, 3)],
+      },
+    });
+    expect(
+      usage.json.results.map((r: { status: string; code?: string }) => [r.status, r.code]),
+    ).toEqual([
+      ['accepted', undefined],
+      ['rejected', 'hour_total_too_large'],
+      ['accepted', undefined],
+    ]);
+
+    await stack.metering(scheduledEvent());
+
+    const billed = (buyer: Buyer) =>
+      billedFor(stack, buyer)
+        .filter((r) => r.dimension === 'requests' && Date.parse(r.hourStart) === hourAgo(1))
+        .map((r) => r.quantity);
+    expect(billed(big)).toEqual([2_000_000_000]);
+    expect(billed(other)).toEqual([3]);
+    expect(stack.sim.aws.refusedCalls()).toEqual([]);
   });
 });
 
