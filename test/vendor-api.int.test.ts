@@ -671,6 +671,46 @@ describe.each(['aws', 'gcp'] as const)('the vendor API on %s', (platform: Platfo
       expect(hours.json.nextCursor).toBeNull();
     });
 
+    it('answers a retried batch duplicate though the buyer cancelled in between, and refuses other content under a counted id', async () => {
+      const cloud: Cloud = platform === 'aws' ? 'aws' : 'gcp';
+      const {
+        entitlements: [entitlement],
+      } = await aBuyer(cloud, { purchases: 1 });
+      const record = {
+        usageId: `u-${randomUUID()}`,
+        entitlementId: vendorIdOf(entitlement!),
+        dimension: 'requests',
+        quantity: 5,
+        timestamp: tenMinutesAgo(),
+      };
+      const post = (records: unknown[]) =>
+        call({ method: 'POST', route: '/v1/usage', key: 'usage', body: { records } });
+      expect((await post([record])).json.results[0].status).toBe('accepted');
+      // The first answer was lost; the buyer cancels before the retry.
+      await store.putEntitlement(
+        { ...entitlement!, status: 'cancelled', endedAtEpochMs: Date.now() - 5 * MINUTE_MS },
+        entitlement!.version,
+      );
+
+      const retry = await post([record]);
+      const other = await post([{ ...record, quantity: 50 }]);
+
+      expect(retry.json.results).toEqual([{ usageId: record.usageId, status: 'duplicate' }]);
+      expect(other.json.results).toEqual([
+        {
+          usageId: record.usageId,
+          status: 'rejected',
+          code: 'conflicting_duplicate',
+          message: expect.stringContaining('as 5 of "requests"'),
+        },
+      ]);
+      const hours = await call({
+        route: '/v1/usage',
+        query: { entitlementId: vendorIdOf(entitlement!) },
+      });
+      expect(hours.json.items.map((h: { quantity: number }) => h.quantity)).toEqual([5]);
+    });
+
     it("refuses usage for the other cloud's purchases, which this cloud's metering never sends", async () => {
       const other: Cloud = platform === 'aws' ? 'gcp' : 'aws';
       const tenantId = `tenant-${randomUUID()}`;

@@ -233,6 +233,96 @@ describe.each(STORES_UNDER_TEST)('usage ingest on %s', (_engine, makeStore) => {
     expect((await store.getUsageHour(hourOf(entitlement, undefined, 'users')))?.quantity).toBe(3);
   });
 
+  it('answers a retry duplicate before any other rule, whatever changed since it was counted', async () => {
+    const tenantId = `tenant-${randomUUID()}`;
+    const entitlement = await seeded({ tenantId });
+    const named = aRecord(entitlement, { quantity: 2, timestamp: iso(NOW - 20 * HOUR_MS) });
+    const byTenant = {
+      ...aRecord(entitlement, { quantity: 3 }),
+      entitlementId: undefined,
+      tenantId,
+    };
+    const tagged = aRecord(entitlement, {
+      quantity: 5,
+      dimension: 'users',
+      allocations: [{ tags: { team: 'a' }, quantity: 4 }, { quantity: 1 }],
+    });
+    const batch = [named, byTenant, tagged];
+    expect(statuses((await ingestUsage(depsWith(), batch)).results)).toEqual([
+      'accepted',
+      'accepted',
+      'accepted',
+    ]);
+    // The buyer cancelled, the window shrank and the dimensions changed since.
+    await store.putEntitlement(
+      { ...entitlement, status: 'cancelled', endedAtEpochMs: NOW - 25 * HOUR_MS },
+      entitlement.version,
+    );
+    const changed = depsWith({ windowHours: 6, knownDimensions: () => new Set(['storage']) });
+
+    const again = await ingestUsage(changed, batch);
+
+    expect(statuses(again.results)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect((await store.getUsageHour(hourOf(entitlement)))?.quantity).toBe(3);
+    expect(
+      (await store.getUsageHour(hourOf(entitlement, OPEN_HOUR - 20 * HOUR_MS)))?.quantity,
+    ).toBe(2);
+  });
+
+  it('finishes a record an earlier try counted in part, where its first part went', async () => {
+    const entitlement = await seeded();
+    const record = aRecord(entitlement, {
+      quantity: 5,
+      allocations: [{ tags: { team: 'a' }, quantity: 4 }, { quantity: 1 }],
+    });
+    // The try that counted the untagged part failed before the tagged one; then the buyer's
+    // purchase was suspended.
+    await store.addUsage({
+      ...hourOf(entitlement),
+      records: [{ usageId: `${record.usageId}#untagged`, quantity: 1 }],
+      dedupeExpiresAtEpochSeconds: Math.floor(NOW / 1_000) + 3_600,
+      nowEpochMs: NOW,
+    });
+    await store.putEntitlement({ ...entitlement, status: 'suspended' }, entitlement.version);
+
+    const result = await ingestUsage(depsWith(), [record]);
+
+    expect(statuses(result.results)).toEqual(['accepted']);
+    expect(await store.getUsageHour(hourOf(entitlement))).toMatchObject({
+      quantity: 5,
+      allocations: [
+        { tags: { team: 'a' }, quantity: 4 },
+        { tags: {}, quantity: 1 },
+      ],
+    });
+  });
+
+  it('rejects a usage id an earlier batch counted with other content, and counts nothing', async () => {
+    const entitlement = await seeded();
+    const other = await seeded();
+    const record = aRecord(entitlement, { quantity: 5 });
+    const tagged = aRecord(entitlement, {
+      quantity: 5,
+      allocations: [{ tags: { team: 'a' }, quantity: 4 }, { quantity: 1 }],
+    });
+    await ingestUsage(depsWith(), [record, tagged]);
+
+    const result = await ingestUsage(depsWith(), [
+      { ...record, quantity: 50 },
+      { ...record, dimension: 'users' },
+      { ...record, timestamp: iso(NOW - 3 * HOUR_MS) },
+      { ...record, entitlementId: vendorIdOf(other) },
+      { ...record, allocations: [{ tags: { team: 'a' }, quantity: 5 }] },
+      { ...tagged, allocations: [{ tags: { team: 'a' }, quantity: 3 }, { quantity: 2 }] },
+    ]);
+
+    expect(statuses(result.results)).toEqual(Array<string>(6).fill('conflicting_duplicate'));
+    expect(result.results[0]?.message).toMatch(/as 5 of "requests" in hour .* of aws:/);
+    expect((await store.getUsageHour(hourOf(entitlement)))?.quantity).toBe(10);
+    expect(await store.getUsageHour(hourOf(other))).toBeNull();
+    expect(await store.getUsageHour(hourOf(entitlement, undefined, 'users'))).toBeNull();
+  });
+
   it('answers a repeat with the same content as its first occurrence', async () => {
     const entitlement = await seeded();
     const record = aRecord(entitlement, { quantity: 6 });

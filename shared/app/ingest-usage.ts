@@ -21,7 +21,7 @@ import { HOUR_MS, hourStartEpochMs, toEpochSeconds, toIsoHour } from '../domain/
 import { assertTags, canonicalTags, MAX_TAG_SETS_PER_HOUR } from '../domain/usage-allocations';
 import { refOfVendorId, vendorIdOf } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
-import type { Page, PageRequest, Store, UsageIngestRecord } from '../ports/store';
+import type { CountedUsage, Page, PageRequest, Store, UsageIngestRecord } from '../ports/store';
 import { inParallel } from './in-parallel';
 import { allEntitlements } from './all-entitlements';
 
@@ -47,7 +47,10 @@ export const UsageRejection = {
   invalidRecord: 'invalid_record',
   /** Its allocations break AWS's rules, or would give the hour more allocations than AWS takes. */
   invalidAllocations: 'invalid_allocations',
-  /** Its usage id came earlier in the same batch with other content. */
+  /**
+   * Its usage id came earlier in the same batch, or was counted by an earlier batch, with other
+   * content (hour, dimension, quantity or entitlement).
+   */
   conflictingDuplicate: 'conflicting_duplicate',
   /** Its hour is older than the metering window, or its timestamp is in the future. */
   outsideWindow: 'outside_window',
@@ -77,8 +80,8 @@ export interface UsageRecordResult {
   /** `null` when the record carried no usable usage id. */
   readonly usageId: string | null;
   /**
-   * `accepted`: counted now; `duplicate`: counted before (a retry), not counted again;
-   * `rejected`: not counted, see `code`.
+   * `accepted`: counted now; `duplicate`: counted before with the same content (a retry), not
+   * counted again, whatever changed since; `rejected`: not counted, see `code`.
    */
   readonly status: UsageRecordStatus;
   readonly code?: UsageRejection;
@@ -393,6 +396,61 @@ const resolveEntitlements = async (
   return resolutions;
 };
 
+/**
+ * The ids a record's earlier count would have left: its own and its parts' (see
+ * `ingestRecordsOf`), so that a retry with or without allocations finds what was counted.
+ */
+const markerIdsOf = (record: UsageRecordInput): string[] => [
+  ...new Set([record.usageId, ...ingestRecordsOf(record).map((part) => part.usageId)]),
+];
+
+/** What an earlier count of a record's usage id says about it. */
+type EarlierCount =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'whole' }
+  /** Some parts were counted, by a try that failed part-way: the rest go to the same hour. */
+  | { readonly kind: 'part'; readonly hour: UsageHourKey }
+  | { readonly kind: 'other'; readonly message: string };
+
+/**
+ * Compares a record with what the store counted under its usage ids: the same hour, dimension,
+ * entitlement (when the record names one; a tenant's may have changed since) and quantity of
+ * each part is the same record again.
+ */
+const earlierCountOf = (
+  record: UsageRecordInput,
+  counted: ReadonlyMap<string, CountedUsage>,
+): EarlierCount => {
+  const found = markerIdsOf(record).flatMap((id) => {
+    const one = counted.get(id);
+    return one === undefined ? [] : [one];
+  });
+  if (found.length === 0) return { kind: 'none' };
+  const parts = new Map(ingestRecordsOf(record).map((part) => [part.usageId, part.quantity]));
+  const hourStart = hourStartEpochMs(Date.parse(record.timestamp));
+  const named = record.entitlementId === undefined ? null : refOfVendorId(record.entitlementId);
+  const same = (one: CountedUsage): boolean =>
+    parts.get(one.usageId) === one.quantity &&
+    (one.hour === null ||
+      (one.hour.hourStartEpochMs === hourStart &&
+        one.hour.dimension === record.dimension &&
+        (named === null ||
+          refKey(named) === refKey({ cloud: one.hour.cloud, id: one.hour.entitlementId }))));
+  const other = found.find((one) => !same(one));
+  if (other !== undefined) {
+    return {
+      kind: 'other',
+      message:
+        other.hour === null || !parts.has(other.usageId)
+          ? 'an earlier batch counted this usage id with other content'
+          : `an earlier batch counted this usage id as ${other.quantity} of "${other.hour.dimension}" in hour ${toIsoHour(other.hour.hourStartEpochMs)} of ${refKey({ cloud: other.hour.cloud, id: other.hour.entitlementId })}`,
+    };
+  }
+  if (found.length === parts.size) return { kind: 'whole' };
+  const hour = found.find((one) => one.hour !== null)?.hour;
+  return hour === undefined || hour === null ? { kind: 'none' } : { kind: 'part', hour };
+};
+
 const resolutionKey = (record: UsageRecordInput): string =>
   record.entitlementId !== undefined
     ? `entitlement:${record.entitlementId}`
@@ -417,6 +475,11 @@ const RECORD_PATH = /records\[(\d+)\]/;
  * - a usage id repeated in the batch counts once: with the same content it answers as its
  *   first occurrence did (`duplicate` when that one was counted), with other content it is
  *   rejected (`conflicting_duplicate`);
+ * - before any other rule, the usage ids are looked up in the store (one read for the batch):
+ *   a record counted before with the same hour, dimension, quantity (per part) and entitlement
+ *   answers `duplicate` whatever changed since (the entitlement's status, the window, the
+ *   configuration), one counted with other content `conflicting_duplicate`, and one counted in
+ *   part (a try that failed part-way) has its other parts added where the first went;
  * - the hour must be inside the metering window, less the hour the hourly send needs, and the
  *   timestamp no further ahead of our clock than {@link USAGE_CLOCK_SKEW_MS} (`outside_window`);
  * - the entitlement is named by vendor id or found as the tenant's one usable entitlement of a
@@ -454,9 +517,10 @@ export const ingestUsage = async (
   const windowStartEpochMs = nowEpochMs - deps.windowHours * HOUR_MS + SEND_MARGIN_MS;
   const results: Array<UsageRecordResult | undefined> = new Array(records.length);
 
+  // Each record parsed on its own; a usage id repeated in the batch follows its first record.
   const first = new Map<string, { index: number; content: string }>();
   const repeats: Array<{ index: number; of: number }> = [];
-  const candidates: Candidate[] = [];
+  const firsts: Array<{ index: number; record: UsageRecordInput }> = [];
   records.forEach((raw, index) => {
     const parsed = usageRecordSchema.safeParse(raw);
     if (!parsed.success) {
@@ -466,21 +530,53 @@ export const ingestUsage = async (
     const record = parsed.data;
     const content = contentOf(record);
     const earlier = first.get(record.usageId);
-    if (earlier !== undefined) {
-      if (earlier.content === content) repeats.push({ index, of: earlier.index });
-      else {
-        results[index] = rejected(
-          record.usageId,
-          UsageRejection.conflictingDuplicate,
-          `record ${earlier.index} of this batch has the same usage id and other content`,
-        );
-      }
-      return;
+    if (earlier === undefined) {
+      first.set(record.usageId, { index, content });
+      firsts.push({ index, record });
+    } else if (earlier.content === content) {
+      repeats.push({ index, of: earlier.index });
+    } else {
+      results[index] = rejected(
+        record.usageId,
+        UsageRejection.conflictingDuplicate,
+        `record ${earlier.index} of this batch has the same usage id and other content`,
+      );
     }
-    first.set(record.usageId, { index, content });
+  });
+
+  // A record counted before is answered before any other rule: its entitlement, the window or
+  // the configuration may have changed since, and it is billed all the same.
+  const counted = await deps.store.findCountedUsage(
+    firsts.flatMap(({ record }) => markerIdsOf(record)),
+  );
+  const groups = new Map<string, Group>();
+  const join = (key: UsageHourKey, candidate: Candidate): void => {
+    const groupKey = JSON.stringify([
+      key.cloud,
+      key.entitlementId,
+      key.dimension,
+      key.hourStartEpochMs,
+    ]);
+    const group = groups.get(groupKey) ?? { key, members: [] };
+    groups.set(groupKey, group);
+    group.members.push({ candidate, records: ingestRecordsOf(candidate.record) });
+  };
+  const candidates: Candidate[] = [];
+  for (const { index, record } of firsts) {
+    const earlier = earlierCountOf(record, counted);
     const atEpochMs = Date.parse(record.timestamp);
     const hour = hourStartEpochMs(atEpochMs);
-    if (atEpochMs > nowEpochMs + USAGE_CLOCK_SKEW_MS) {
+    if (earlier.kind === 'whole') {
+      results[index] = { usageId: record.usageId, status: 'duplicate' };
+    } else if (earlier.kind === 'other') {
+      results[index] = rejected(
+        record.usageId,
+        UsageRejection.conflictingDuplicate,
+        earlier.message,
+      );
+    } else if (earlier.kind === 'part') {
+      join(earlier.hour, { index, record, hourStartEpochMs: hour });
+    } else if (atEpochMs > nowEpochMs + USAGE_CLOCK_SKEW_MS) {
       results[index] = rejected(
         record.usageId,
         UsageRejection.outsideWindow,
@@ -497,10 +593,9 @@ export const ingestUsage = async (
     } else {
       candidates.push({ index, record, hourStartEpochMs: hour });
     }
-  });
+  }
 
   const resolutions = await resolveEntitlements(deps, candidates, clouds, concurrency);
-  const groups = new Map<string, Group>();
   for (const candidate of candidates) {
     const { record, index } = candidate;
     const resolution = resolutions.get(resolutionKey(record))!;
@@ -518,21 +613,15 @@ export const ingestUsage = async (
       );
       continue;
     }
-    const key: UsageHourKey = {
-      cloud: entitlement.cloud,
-      entitlementId: entitlement.id,
-      dimension: record.dimension,
-      hourStartEpochMs: candidate.hourStartEpochMs,
-    };
-    const groupKey = JSON.stringify([
-      key.cloud,
-      key.entitlementId,
-      key.dimension,
-      key.hourStartEpochMs,
-    ]);
-    const group = groups.get(groupKey) ?? { key, members: [] };
-    groups.set(groupKey, group);
-    group.members.push({ candidate, records: ingestRecordsOf(record) });
+    join(
+      {
+        cloud: entitlement.cloud,
+        entitlementId: entitlement.id,
+        dimension: record.dimension,
+        hourStartEpochMs: candidate.hourStartEpochMs,
+      },
+      candidate,
+    );
   }
 
   const dedupeExpiresAtEpochSeconds = toEpochSeconds(nowEpochMs) + deps.dedupeTtlSeconds;

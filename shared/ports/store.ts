@@ -189,6 +189,15 @@ export interface Store {
    */
   addUsage(ingest: UsageIngest): Promise<UsageIngestResult>;
 
+  /**
+   * The usage ids among `usageIds` that were counted and are still remembered (until their
+   * `dedupeExpiresAtEpochSeconds`), with the hour and the quantity each was counted with. Ids
+   * never counted are absent from the map. Reads only.
+   *
+   * @throws ValidationError for an id that cannot be a key.
+   */
+  findCountedUsage(usageIds: readonly string[]): Promise<ReadonlyMap<string, CountedUsage>>;
+
   getUsageHour(key: UsageHourKey): Promise<UsageHour | null>;
 
   /** One entitlement's hours, oldest first (by hour, then dimension), whatever their state. */

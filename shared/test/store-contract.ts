@@ -514,6 +514,32 @@ export const describeStoreContract = (name: string, setup: () => Promise<StoreUn
         expect((await store.getUsageHour(key))?.quantity).toBe(MAX_USAGE_QUANTITY);
       });
 
+      it('tells which usage ids it counted, in which hour and how much', async () => {
+        const key = aUsageKey();
+        const u = `found-${randomUUID()}`;
+        await store.addUsage(
+          tagged(key, [
+            [`${u}-a`, 3, undefined],
+            [`${u}-b`, 2, { team: 'a' }],
+          ]),
+        );
+        const found = await store.findCountedUsage([`${u}-a`, `${u}-b`, `${u}-never`, `${u}-a`]);
+        expect(Object.fromEntries(found)).toEqual({
+          [`${u}-a`]: { usageId: `${u}-a`, quantity: 3, hour: key },
+          [`${u}-b`]: { usageId: `${u}-b`, quantity: 2, hour: key },
+        });
+        expect((await store.findCountedUsage([])).size).toBe(0);
+        const many = Array.from({ length: 250 }, (_, i) => `${u}-many-${i}`);
+        await store.addUsage(
+          ingest(
+            key,
+            many.map((id): [string, number] => [id, 1]),
+          ),
+        );
+        expect((await store.findCountedUsage(many)).size).toBe(250);
+        await expect(store.findCountedUsage([' padded'])).rejects.toBeInstanceOf(ValidationError);
+      });
+
       it('stamps the hour with the time of the add', async () => {
         const key = aUsageKey();
         await store.addUsage({ ...ingest(key, [[`t-${randomUUID()}`, 1]]), nowEpochMs: T0 + 42 });

@@ -41,6 +41,7 @@ import {
 import type { HourTagSets, TagSetTotal } from '../../domain/usage-allocations';
 import { assertDistinctTagSetIds, tagSetId } from '../usage/tag-set-id';
 import type {
+  CountedUsage,
   EntitlementQuery,
   OutboxClaim,
   OutboxLease,
@@ -90,6 +91,7 @@ import {
   partitions,
   pendingOutboxIndexKeys,
   sortKeyPrefixes,
+  countedUsageFromItem,
   UNTAGGED_ATTRIBUTE,
   unsentEndedBy,
   unsentSortKey,
@@ -153,6 +155,8 @@ const USAGE_ATTEMPTS = 10;
 const SINGLE_WRITE_ATTEMPTS = 3;
 /** Attempts to drain BatchGetItem's UnprocessedKeys (throttling) before calling it an outage. */
 const BATCH_GET_ATTEMPTS = 6;
+/** BatchGetItem requests in flight at once when reading many usage ids. */
+const BATCH_GET_CONCURRENCY = 4;
 /** Concurrent conditional updates of one claim: enough to overlap round trips, not a flood. */
 const CLAIM_CONCURRENCY = 16;
 const BACKOFF_BASE_MS = 20;
@@ -900,6 +904,28 @@ export const createDynamoDbStore = (
     };
   };
 
+  const findCountedUsage = async (
+    usageIds: readonly string[],
+  ): Promise<ReadonlyMap<string, CountedUsage>> => {
+    usageIds.forEach((usageId, index) => assertKey(usageId, `usageIds[${index}]`));
+    const unique = [...new Set(usageIds)];
+    const reads: string[][] = [];
+    for (let start = 0; start < unique.length; start += MAX_BATCH_GET_KEYS) {
+      reads.push(unique.slice(start, start + MAX_BATCH_GET_KEYS));
+    }
+    const found = await mapLimited(reads, BATCH_GET_CONCURRENCY, (ids) =>
+      batchGet(ids.map(usageIdKey)),
+    );
+    return new Map(
+      found.flatMap((items) =>
+        [...items.values()].map((item): [string, CountedUsage] => {
+          const counted = countedUsageFromItem(item);
+          return [counted.usageId, counted];
+        }),
+      ),
+    );
+  };
+
   const sealUsageHour = async (key: UsageHourKey, nowEpochMs: number): Promise<UsageHour> => {
     validateUsageKey(key);
     assertEpochMs(nowEpochMs, 'nowEpochMs');
@@ -1590,6 +1616,8 @@ export const createDynamoDbStore = (
     },
 
     addUsage,
+
+    findCountedUsage,
 
     getUsageHour: async (key) => {
       validateUsageKey(key);

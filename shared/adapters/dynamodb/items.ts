@@ -18,6 +18,7 @@ import type {
   UsageHourKey,
 } from '../../domain/model';
 import { outboxOrderingKey } from '../../domain/model';
+import type { CountedUsage } from '../../ports/store';
 import { HOUR_MS, hourStartEpochMs, toIsoHour } from '../../domain/time';
 import { allocationsOf, canonicalTags } from '../../domain/usage-allocations';
 import { INDEXES, TTL_ATTRIBUTE } from './table';
@@ -415,3 +416,15 @@ export const usageIdToItem = (
     },
     { [TTL_ATTRIBUTE]: expiresAtEpochSeconds },
   );
+
+/** What a usage id's marker says: the hour it was counted in, and how much. */
+export const countedUsageFromItem = (item: Item): CountedUsage => ({
+  usageId: item.usageId as string,
+  quantity: item.quantity as number,
+  hour: {
+    cloud: item.cloud as Cloud,
+    entitlementId: item.entitlementId as string,
+    dimension: item.dimension as string,
+    hourStartEpochMs: item.hourStartEpochMs as number,
+  },
+});

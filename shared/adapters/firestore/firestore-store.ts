@@ -1007,6 +1007,11 @@ export const createFirestoreStore = (db: Firestore, options: FirestoreStoreOptio
       };
     }),
 
+    findCountedUsage: guarded('findCountedUsage', async (ids: readonly string[]) => {
+      ids.forEach((id, index) => assertStoreKey(id, `usageIds[${index}]`));
+      return countedAmong(ids);
+    }),
+
     getUsageHour: guarded('getUsageHour', async (key) => {
       validateUsageKey(key, 'key');
       return read(usageHourRef(key), usageHourFromDoc);
