@@ -711,6 +711,42 @@ describe.each(['aws', 'gcp'] as const)('the vendor API on %s', (platform: Platfo
       expect(hours.json.items.map((h: { quantity: number }) => h.quantity)).toEqual([5]);
     });
 
+    it("takes a cancelled purchase's usage dated before its end as each marketplace does, and none after", async () => {
+      const cloud: Cloud = platform === 'aws' ? 'aws' : 'gcp';
+      const {
+        entitlements: [entitlement],
+      } = await aBuyer(cloud, { purchases: 1 });
+      const endedAtEpochMs = Date.now() - 3 * HOUR_MS;
+      await store.putEntitlement(
+        { ...entitlement!, status: 'cancelled', endedAtEpochMs },
+        entitlement!.version,
+      );
+      const record = (atEpochMs: number) => ({
+        usageId: `u-${randomUUID()}`,
+        entitlementId: vendorIdOf(entitlement!),
+        dimension: 'requests',
+        quantity: 1,
+        timestamp: iso(atEpochMs),
+      });
+
+      const answer = await call({
+        method: 'POST',
+        route: '/v1/usage',
+        key: 'usage',
+        body: { records: [record(endedAtEpochMs - HOUR_MS), record(endedAtEpochMs + MINUTE_MS)] },
+      });
+
+      // Google bills the hours that began before the end whenever they come; AWS takes final
+      // usage for about an hour after the end only, long over here.
+      expect(
+        answer.json.results.map((r: { status: string; code?: string }) => r.code ?? r.status),
+      ).toEqual([
+        platform === 'gcp' ? 'accepted' : 'entitlement_not_active',
+        'entitlement_not_active',
+      ]);
+      expect(answer.json.results[1].message).toMatch(/usage after its end is not billed/);
+    });
+
     it("refuses usage for the other cloud's purchases, which this cloud's metering never sends", async () => {
       const other: Cloud = platform === 'aws' ? 'gcp' : 'aws';
       const tenantId = `tenant-${randomUUID()}`;

@@ -323,6 +323,69 @@ describe.each(STORES_UNDER_TEST)('usage ingest on %s', (_engine, makeStore) => {
     expect(await store.getUsageHour(hourOf(entitlement, undefined, 'users'))).toBeNull();
   });
 
+  it('takes the final usage of a purchase that ended, dated before its end, and nothing after', async () => {
+    // Google bills the hours that began before the end, whenever they are reported.
+    const gcp = await seeded({
+      cloud: 'gcp',
+      plan: 'pro',
+      status: 'cancelled',
+      endedAtEpochMs: NOW - 3 * HOUR_MS,
+    });
+    // AWS takes final records for about an hour after the end: the run at 11:05 sends them.
+    const aws = await seeded({ status: 'deleted', endedAtEpochMs: NOW - 2 * 60_000 });
+    const ended = await seeded({ status: 'cancelled', endedAtEpochMs: NOW - 30 * 60_000 });
+    const live = await seeded({ status: 'suspended' });
+
+    const result = await ingestUsage(depsWith(), [
+      aRecord(gcp, { timestamp: iso(NOW - 4 * HOUR_MS) }),
+      aRecord(gcp, { timestamp: iso(NOW - 3 * HOUR_MS + 1) }),
+      aRecord(aws, { timestamp: iso(NOW - 10 * 60_000) }),
+      aRecord(aws, { timestamp: iso(NOW - 60_000) }),
+      aRecord(ended, { timestamp: iso(NOW - 40 * 60_000) }),
+      aRecord(live, { timestamp: iso(NOW - 40 * 60_000) }),
+    ]);
+    // Later, the hour the AWS purchase's final usage would go to cannot reach AWS in time.
+    const later = await ingestUsage(depsWith({ clock: { now: () => NOW + 50 * 60_000 } }), [
+      aRecord(aws, { timestamp: iso(NOW - 10 * 60_000) }),
+    ]);
+
+    expect(statuses(result.results)).toEqual([
+      'accepted',
+      'entitlement_not_active',
+      'accepted',
+      'entitlement_not_active',
+      'entitlement_not_active',
+      'entitlement_not_active',
+    ]);
+    expect(result.results[1]?.message).toMatch(/ended at .*usage after its end is not billed/);
+    expect(result.results[4]?.message).toMatch(/AWS takes its final usage only until/);
+    expect(result.results[5]?.message).toMatch(/suspended/);
+    expect(statuses(later.results)).toEqual(['entitlement_not_active']);
+    expect((await store.getUsageHour(hourOf(gcp, OPEN_HOUR - 4 * HOUR_MS)))?.quantity).toBe(1);
+    expect((await store.getUsageHour(hourOf(aws, OPEN_HOUR)))?.quantity).toBe(1);
+  });
+
+  it("refuses last month's AWS usage that AWS will refuse by the time its hour is sent", async () => {
+    const aws = await seeded();
+    const gcp = await seeded({ cloud: 'gcp', plan: 'pro' });
+    const lastHourOfJanuary = '2027-01-31T23:10:00Z';
+    const at = (now: number) => depsWith({ clock: { now: () => now } });
+    const records = () => [
+      aRecord(aws, { timestamp: lastHourOfJanuary }),
+      aRecord(gcp, { timestamp: lastHourOfJanuary }),
+      aRecord(aws, { timestamp: '2027-02-01T07:10:00Z' }),
+    ];
+
+    // The run at 05:05 sends it before AWS closes January at 06:00; after 05:00, none will.
+    const early = await ingestUsage(at(Date.UTC(2027, 1, 1, 4, 30)), records().slice(0, 2));
+    const late = await ingestUsage(at(Date.UTC(2027, 1, 1, 8)), records());
+
+    expect(statuses(early.results)).toEqual(['accepted', 'accepted']);
+    expect(statuses(late.results)).toEqual(['outside_window', 'accepted', 'accepted']);
+    expect(late.results[0]).toMatchObject({ path: 'timestamp' });
+    expect(late.results[0]?.message).toMatch(/2027-02-01T06:00:00.000Z/);
+  });
+
   it('answers a repeat with the same content as its first occurrence', async () => {
     const entitlement = await seeded();
     const record = aRecord(entitlement, { quantity: 6 });

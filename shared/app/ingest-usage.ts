@@ -1,6 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
-import { isUsable } from '../domain/entitlement';
+import { hasEnded, isUsable } from '../domain/entitlement';
 import {
   NotFoundError,
   UsageHourSealedError,
@@ -19,6 +19,7 @@ import type {
 } from '../domain/model';
 import { HOUR_MS, hourStartEpochMs, toEpochSeconds, toIsoHour } from '../domain/time';
 import { assertTags, canonicalTags, MAX_TAG_SETS_PER_HOUR } from '../domain/usage-allocations';
+import { awsSendRefusal } from '../domain/usage-window';
 import { refOfVendorId, vendorIdOf } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
 import type { CountedUsage, Page, PageRequest, Store, UsageIngestRecord } from '../ports/store';
@@ -52,10 +53,18 @@ export const UsageRejection = {
    * content (hour, dimension, quantity or entitlement).
    */
   conflictingDuplicate: 'conflicting_duplicate',
-  /** Its hour is older than the metering window, or its timestamp is in the future. */
+  /**
+   * Its hour is older than the metering window, or its timestamp is in the future; or, on AWS,
+   * its month closed before the hour can be sent (AWS takes a previous month's usage only until
+   * 06:00 UTC on the 1st).
+   */
   outsideWindow: 'outside_window',
   entitlementNotFound: 'entitlement_not_found',
-  /** The entitlement exists but is not in a status in which usage is billed. */
+  /**
+   * The entitlement is not in a status in which usage is billed: not yet approved, suspended,
+   * or ended before the record's timestamp (or, on AWS, more than the hour of final usage AWS
+   * allows before the hour can be sent).
+   */
   entitlementNotActive: 'entitlement_not_active',
   /** The tenant has no usable entitlement of a cloud this deployment meters. */
   noActiveEntitlement: 'no_active_entitlement',
@@ -314,7 +323,8 @@ const refKey = (ref: EntitlementRef): string => vendorIdOf(ref);
 /**
  * Resolves every entitlement the candidates name, reading each once: a tenant's by one listing
  * (which also yields the entitlements it holds), an entitlement id by one read unless a listing
- * already brought it.
+ * already brought it. A tenant resolves to its one usable entitlement only; one named by id is
+ * resolved whatever its status, which `statusRefusal` then judges record by record.
  */
 const resolveEntitlements = async (
   deps: IngestUsageDeps,
@@ -385,15 +395,52 @@ const resolveEntitlements = async (
               code: UsageRejection.entitlementNotFound,
               message: `entitlement ${record.entitlementId} not found`,
             }
-          : !isUsable(entitlement.status)
-            ? {
-                code: UsageRejection.entitlementNotActive,
-                message: `entitlement ${record.entitlementId} is ${entitlement.status}`,
-              }
-            : { entitlement },
+          : { entitlement },
     );
   }
   return resolutions;
+};
+
+/**
+ * Why the entitlement bills no usage at the record's time, or `null`: a live purchase bills
+ * usage, an ended one its final usage, dated before its end, which both marketplaces take (AWS
+ * for about an hour after the end, see `awsSendRefusal`; Google bills the hours that began
+ * before it).
+ */
+const statusRefusal = (
+  entitlement: Entitlement,
+  atEpochMs: number,
+): { readonly message: string } | null => {
+  if (isUsable(entitlement.status)) return null;
+  const ended = hasEnded(entitlement.status) ? entitlement.endedAtEpochMs : null;
+  if (ended === null)
+    return { message: `entitlement ${vendorIdOf(entitlement)} is ${entitlement.status}` };
+  if (atEpochMs < ended) return null;
+  return {
+    message: `entitlement ${vendorIdOf(entitlement)} ended at ${new Date(ended).toISOString()}; usage after its end is not billed`,
+  };
+};
+
+/** Why AWS will refuse the record by the time its hour is sent (see `awsSendRefusal`), or `null`. */
+const awsRefusal = (
+  entitlement: Entitlement,
+  hourStart: number,
+  nowEpochMs: number,
+): { readonly code: UsageRejection; readonly message: string } | null => {
+  if (entitlement.cloud !== 'aws') return null;
+  const ended = hasEnded(entitlement.status) ? entitlement.endedAtEpochMs : null;
+  const refusal = awsSendRefusal(hourStart, nowEpochMs, ended);
+  if (refusal === null) return null;
+  const since = new Date(refusal.sinceEpochMs).toISOString();
+  return refusal.reason === 'month_closed'
+    ? {
+        code: UsageRejection.outsideWindow,
+        message: `hour ${toIsoHour(hourStart)} is of a month AWS takes no more usage for after ${since}, before the hour can be sent`,
+      }
+    : {
+        code: UsageRejection.entitlementNotActive,
+        message: `entitlement ${vendorIdOf(entitlement)} ended; AWS takes its final usage only until about ${since}, before the hour can be sent`,
+      };
 };
 
 /**
@@ -484,8 +531,11 @@ const RECORD_PATH = /records\[(\d+)\]/;
  *   timestamp no further ahead of our clock than {@link USAGE_CLOCK_SKEW_MS} (`outside_window`);
  * - the entitlement is named by vendor id or found as the tenant's one usable entitlement of a
  *   cloud this deployment meters, each read once per batch (`entitlement_not_found`,
- *   `entitlement_not_active`, `no_active_entitlement`, `ambiguous_tenant`), and must bill the
- *   dimension (`unknown_dimension`);
+ *   `no_active_entitlement`, `ambiguous_tenant`); it must be live, or have ended after the
+ *   record's timestamp (`entitlement_not_active`), and bill the dimension (`unknown_dimension`);
+ * - on AWS, what AWS will refuse by the time the hour is sent is refused now: a previous
+ *   month's hour after 06:00 UTC on the 1st (`outside_window`), an ended purchase's final usage
+ *   more than about an hour after its end (`entitlement_not_active`);
  * - the records of one (entitlement, dimension, hour) go to the store in one `addUsage`, a
  *   record with allocations as one tagged part per allocation; a sealed hour rejects the
  *   records not counted before (`hour_closed`), an hour out of room for tag sets the record
@@ -604,6 +654,20 @@ export const ingestUsage = async (
       continue;
     }
     const { entitlement } = resolution;
+    const inactive = statusRefusal(entitlement, Date.parse(record.timestamp));
+    if (inactive !== null) {
+      results[index] = rejected(
+        record.usageId,
+        UsageRejection.entitlementNotActive,
+        inactive.message,
+      );
+      continue;
+    }
+    const late = awsRefusal(entitlement, candidate.hourStartEpochMs, nowEpochMs);
+    if (late !== null) {
+      results[index] = rejected(record.usageId, late.code, late.message, 'timestamp');
+      continue;
+    }
     if (!deps.knownDimensions(entitlement).has(record.dimension)) {
       results[index] = rejected(
         record.usageId,
