@@ -44,6 +44,11 @@ describe('usageRecordSchema', () => {
     ['an id of no cloud', { ...A_RECORD, entitlementId: 'azure:sub-1' }, 'entitlementId'],
     ['an id without a cloud', { ...A_RECORD, entitlementId: 'l-1' }, 'entitlementId'],
     ['a tenant with spaces around', { ...A_RECORD, tenantId: ' t ' }, 'tenantId'],
+    [
+      'a tenant id with a slash, which no tenant has',
+      { ...A_RECORD, entitlementId: undefined, tenantId: 'a/b' },
+      'tenantId',
+    ],
     ['an empty dimension', { ...A_RECORD, dimension: '' }, 'dimension'],
     ['a negative quantity', { ...A_RECORD, quantity: -1 }, 'quantity'],
     ['a fractional quantity', { ...A_RECORD, quantity: 0.5 }, 'quantity'],

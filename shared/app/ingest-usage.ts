@@ -174,7 +174,11 @@ export const usageRecordSchema = z
         'must be a vendor id, `<cloud>:<marketplace id>` such as `aws:<LicenseArn>`',
       )
       .optional(),
-    tenantId: keyText(256).optional(),
+    // As the vendor API's tenant paths take it: signups mint UUIDs, and an admin's link takes
+    // no `/`, so an id with one can belong to no tenant.
+    tenantId: keyText(256)
+      .refine((value) => !value.includes('/'), 'must not contain "/"')
+      .optional(),
     dimension: keyText(255),
     quantity: quantitySchema,
     timestamp: z.iso.datetime({
