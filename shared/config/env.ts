@@ -221,7 +221,8 @@ export const ENV_VARS = {
     readBy: 'vendor/api',
   },
   MAX_REQUEST_BYTES: {
-    description: 'Largest request body the vendor API reads; larger ones get 413.',
+    description:
+      'Largest request body the vendor API reads; larger ones get 413. At most 4194304 on AWS (Lambda takes events up to 6 MB, the body inside escaped or base64) and 33554432 on Google Cloud (Cloud Run).',
     defaultValue: '`1048576`',
     readBy: 'vendor/api',
   },

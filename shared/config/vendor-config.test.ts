@@ -94,12 +94,27 @@ describe('vendor API configuration', () => {
     expect([...config.apiKeys[0]!.scopes]).toEqual(['usage:write']);
   });
 
-  it.each(['1023', '33554433', '1.5', 'lots'])('refuses MAX_REQUEST_BYTES=%s', (value) => {
+  it.each(['1023', '4194305', '1.5', 'lots'])('refuses MAX_REQUEST_BYTES=%s on AWS', (value) => {
     expect(
-      problemsOf(() => loadVendorApiConfig({ ...BASE, MAX_REQUEST_BYTES: value })).map(
+      problemsOf(() => loadVendorApiConfig({ ...BASE, MAX_REQUEST_BYTES: value }, 'aws')).map(
         (p) => p.variable,
       ),
     ).toEqual(['MAX_REQUEST_BYTES']);
+  });
+
+  it('takes MAX_REQUEST_BYTES up to what reaches the function on each cloud', () => {
+    expect(
+      loadVendorApiConfig({ ...BASE, MAX_REQUEST_BYTES: '4194304' }, 'aws').maxRequestBytes,
+    ).toBe(4_194_304);
+    expect(
+      loadVendorApiConfig({ ...BASE, MAX_REQUEST_BYTES: '33554432' }, 'gcp').maxRequestBytes,
+    ).toBe(33_554_432);
+    const problems = problemsOf(() =>
+      loadVendorApiConfig({ ...BASE, MAX_REQUEST_BYTES: '33554433' }, 'gcp'),
+    );
+    expect(problems).toEqual([
+      { variable: 'MAX_REQUEST_BYTES', problem: expect.stringContaining('Cloud Run') },
+    ]);
   });
 
   it('names every variable at fault in one error', () => {

@@ -89,24 +89,41 @@ export const apiKeysSchema = z.preprocess(
   }),
 );
 
-/** Cloud Run refuses HTTP/1 bodies over 32 MiB, API Gateway over 10 MB, before the function. */
-const MAX_REQUEST_BYTES_LIMIT = 32 * 1024 * 1024;
+/**
+ * The largest body that reaches the function, per cloud, so that a larger `MAX_REQUEST_BYTES`
+ * cannot promise what the platform refuses before our code runs:
+ * - AWS: Lambda takes a synchronous event of at most 6 MB (API Gateway's own 10 MB never
+ *   applies), and the body travels inside it escaped as JSON text or base64-encoded (4/3 of
+ *   its size), so 4 MiB is what reaches the function whatever the body, headers included;
+ * - Google Cloud: Cloud Run refuses HTTP/1 requests over 32 MiB.
+ */
+export const MAX_REQUEST_BYTES_LIMITS = {
+  aws: 4 * 1024 * 1024,
+  gcp: 32 * 1024 * 1024,
+} as const satisfies Record<'aws' | 'gcp', number>;
 
-const vendorApiSchema = z.object({
-  VENDOR_API_KEYS: apiKeysSchema,
-  MAX_REQUEST_BYTES: withDefault(
-    '1048576',
-    z.coerce
-      .number('must be a number')
-      .int('must be a whole number of bytes')
-      .min(1024, `must be from 1024 to ${MAX_REQUEST_BYTES_LIMIT}`)
-      .max(MAX_REQUEST_BYTES_LIMIT, `must be from 1024 to ${MAX_REQUEST_BYTES_LIMIT}`),
-  ),
-});
+const vendorApiSchema = (platform: 'aws' | 'gcp') => {
+  const limit = MAX_REQUEST_BYTES_LIMITS[platform];
+  const range = `must be from 1024 to ${limit} (the most that reaches the function on ${platform === 'aws' ? 'AWS Lambda' : 'Cloud Run'})`;
+  return z.object({
+    VENDOR_API_KEYS: apiKeysSchema,
+    MAX_REQUEST_BYTES: withDefault(
+      '1048576',
+      z.coerce
+        .number('must be a number')
+        .int('must be a whole number of bytes')
+        .min(1024, range)
+        .max(limit, range),
+    ),
+  });
+};
 
 export interface VendorApiConfig extends CoreConfig {
   readonly apiKeys: readonly ApiKeyEntry[];
-  /** The largest request body read; larger ones are answered 413. */
+  /**
+   * The largest request body read; larger ones are answered 413. At most what reaches the
+   * function on the platform (see {@link MAX_REQUEST_BYTES_LIMITS}).
+   */
   readonly maxRequestBytes: number;
   /** What `POST /v1/usage` takes in, as the metering functions will send it. */
   readonly usage: UsageIngestConfig;
@@ -128,12 +145,12 @@ export const loadVendorApiConfig = (
   collect(
     [
       () => loadCoreConfig(env, platform),
-      () => parse(vendorApiSchema, env),
+      () => parse(vendorApiSchema(platform), env),
       () => loadUsageIngestConfig(env, [platform]),
       () => loadWebhookConfig(env),
     ],
     () => {
-      const value = parse(vendorApiSchema, env);
+      const value = parse(vendorApiSchema(platform), env);
       return {
         ...loadCoreConfig(env, platform),
         apiKeys: value.VENDOR_API_KEYS,
