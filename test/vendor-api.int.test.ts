@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import type { Cloud, Entitlement, OutboxMessage } from '../shared/domain/model';
 import { VENDOR_EVENT_SCHEMAS } from '../shared/domain/vendor-event-schemas';
 import { VendorEventType, vendorEventEnvelope, vendorIdOf } from '../shared/domain/vendor-events';
@@ -1006,12 +1007,58 @@ describe.each(['aws', 'gcp'] as const)('the vendor API on %s', (platform: Platfo
           400,
           'invalid_request',
         ],
-        // The Functions Framework answers JSON it cannot parse itself, before the function.
+        // The Functions Framework answers what it cannot parse itself, before the function
+        // (and before the API key): an HTML page (`null` here) instead of the API's error.
         [
           'malformed JSON',
           link({ body: '{"accountId": ' }),
           400,
           platform === 'aws' ? 'invalid_json' : null,
+        ],
+        [
+          'JSON that is no object',
+          link({ body: 'null', key: null }),
+          platform === 'aws' ? 401 : 400,
+          platform === 'aws' ? 'unauthorized' : null,
+        ],
+        [
+          'a charset other than UTF-8',
+          link({ headers: { 'content-type': 'application/json; charset=iso-8859-1' } }),
+          415,
+          platform === 'aws' ? 'unsupported_media_type' : null,
+        ],
+        [
+          'UTF-16 JSON',
+          link({
+            body: Buffer.from(JSON.stringify({ accountId: vendorIdOf(free.account) }), 'utf16le'),
+            headers: { 'content-type': 'application/json; charset=utf-16le' },
+          }),
+          415,
+          'unsupported_media_type',
+        ],
+        [
+          'a gzip body, which the framework decompresses first on Google Cloud',
+          link({
+            body: gzipSync(JSON.stringify({ accountId: vendorIdOf(free.account) })),
+            headers: { 'content-encoding': 'gzip' },
+          }),
+          415,
+          'unsupported_media_type',
+        ],
+        [
+          'an unknown content encoding',
+          link({ headers: { 'content-encoding': 'zstd-like' } }),
+          415,
+          platform === 'aws' ? 'unsupported_media_type' : null,
+        ],
+        [
+          'a form of 1,001 fields',
+          link({
+            body: Array.from({ length: 1_001 }, (_, i) => `f${i}=1`).join('&'),
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          }),
+          platform === 'aws' ? 415 : 413,
+          platform === 'aws' ? 'unsupported_media_type' : null,
         ],
       ];
       // Express logs the errors of the Functions Framework's parsers to the console.
@@ -1031,6 +1078,25 @@ describe.each(['aws', 'gcp'] as const)('the vendor API on %s', (platform: Platfo
         console.mockRestore();
       }
       expect(await stateOf(store, [account, free.account])).toEqual(before);
+    });
+
+    it('checks the size of a body before the API key, and, on Google Cloud only, after the framework parsed it', async () => {
+      const parse = jest.spyOn(JSON, 'parse');
+      try {
+        // 2.5 million tiny objects, about 7.5 MB, from a caller without a key.
+        const body = `[${Array<string>(2_500_000).fill('{}').join(',')}]`;
+        const answer = await call({ method: 'POST', route: '/v1/usage', key: null, body });
+        expect([answer.status, errorCodeOf(answer)]).toEqual([413, 'payload_too_large']);
+        const longest = Math.max(
+          0,
+          ...parse.mock.calls.map(([text]) => (typeof text === 'string' ? text.length : 0)),
+        );
+        // The Functions Framework reads and parses every body before the function runs.
+        if (platform === 'aws') expect(longest).toBeLessThan(ONE_MEBIBYTE);
+        else expect(longest).toBe(body.length);
+      } finally {
+        parse.mockRestore();
+      }
     });
 
     it('refuses a usage batch over the limit without counting any of it', async () => {

@@ -23,9 +23,9 @@ const route = createVendorApiRouter(
   }),
 );
 
-// The Functions Framework reads and parses a body before the function runs (keeping its bytes
-// as `rawBody`); a JSON body it cannot parse never reaches the function: the framework answers
-// 400 itself, as the API reference says.
+// The Functions Framework reads and parses every body before the function runs (keeping its
+// bytes as `rawBody`), with no supported way to skip that: a body it cannot parse never reaches
+// the function, the framework answers 400, 413 or 415 itself, as the API reference says.
 functions.http('gcpVendorApi', async (req, res) => {
   const request = await requestOfFunctionsFramework(req, config.maxRequestBytes);
   const requestId = req.get('x-cloud-trace-context')?.split('/')[0] || randomUUID();
