@@ -74,7 +74,7 @@ describe('the vendor API reference (docs/vendor-api.openapi.yaml)', () => {
   });
 
   it('catches a response that strays from it', () => {
-    const validator = createOpenApiResponseValidator(document);
+    const validator = createOpenApiResponseValidator('aws', document);
     const json = new Headers({ 'content-type': 'application/json; charset=utf-8' });
     const observed = (status: number, body: unknown, headers = json) => ({
       method: 'GET',
@@ -99,5 +99,44 @@ describe('the vendor API reference (docs/vendor-api.openapi.yaml)', () => {
     expect(
       validator.problemsOf(observed(400, '<html>', new Headers({ 'content-type': 'text/plain' }))),
     ).toEqual(['content type "text/plain" is not documented for status 400']);
+  });
+
+  it("takes the Functions Framework's HTML pages from Google Cloud only, where it answers them", () => {
+    const page = {
+      method: 'POST',
+      route: '/v1/usage',
+      headers: new Headers({ 'content-type': 'text/html; charset=utf-8' }),
+      body: '<!DOCTYPE html><html><body><pre>Bad Request</pre></body></html>',
+    };
+    const gcp = createOpenApiResponseValidator('gcp', document);
+    const aws = createOpenApiResponseValidator('aws', document);
+    for (const status of [400, 413, 415]) {
+      expect(gcp.problemsOf({ ...page, status })).toEqual([]);
+      expect(aws.problemsOf({ ...page, status })).toEqual([
+        `an HTML page for status ${status} comes only from Google Cloud`,
+      ]);
+    }
+    expect(gcp.problemsOf({ ...page, status: 403 })).toContain(
+      'content type "text/html" is not documented for status 403',
+    );
+  });
+
+  it('holds a rejected usage record to its code and message, and the others to neither', () => {
+    const validator = createOpenApiResponseValidator('aws', document);
+    const answer = (result: Record<string, unknown>) =>
+      validator.problemsOf({
+        method: 'POST',
+        route: '/v1/usage',
+        status: 200,
+        headers: new Headers({ 'content-type': 'application/json' }),
+        body: JSON.stringify({ results: [result], accepted: 0, duplicates: 0, rejected: 1 }),
+      });
+    expect(
+      answer({ usageId: 'u1', status: 'rejected', code: 'outside_window', message: 'too old' }),
+    ).toEqual([]);
+    expect(answer({ usageId: 'u1', status: 'duplicate' })).toEqual([]);
+    expect(answer({ usageId: 'u1', status: 'rejected', message: 'too old' })).not.toEqual([]);
+    expect(answer({ usageId: 'u1', status: 'rejected', code: 'outside_window' })).not.toEqual([]);
+    expect(answer({ usageId: 'u1', status: 'accepted', code: 'outside_window' })).not.toEqual([]);
   });
 });

@@ -61,11 +61,21 @@ const pointer = (...parts: string[]): string =>
   `#/${parts.map((part) => part.replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`;
 
 /**
+ * The Functions Framework's own error pages: the document lists them where the framework
+ * answers before the function, which happens on Google Cloud only.
+ */
+const FRAMEWORK_PAGE = 'text/html';
+
+/**
  * Checks responses against the document: the status must be one the operation lists, the
- * content type one the response lists, the body valid against its schema (JSON Schema 2020-12,
- * formats included) and every required header present.
+ * content type one the response lists (an HTML page only on Google Cloud, where the Functions
+ * Framework answers it), the body valid against its schema (JSON Schema 2020-12, formats
+ * included) and every required header present.
+ *
+ * @param platform - where the responses come from.
  */
 export const createOpenApiResponseValidator = (
+  platform: 'aws' | 'gcp',
   document: OpenApiDocument = loadVendorApiDocument(),
 ) => {
   // OpenAPI keywords beside the schemas (`description` on a $ref, the document's own fields) are
@@ -126,6 +136,10 @@ export const createOpenApiResponseValidator = (
     }
     const contentType = (observed.headers.get('content-type') ?? '').split(';')[0]!.trim();
     const media = response.content?.[contentType];
+    if (contentType === FRAMEWORK_PAGE && platform !== 'gcp') {
+      problems.push(`an HTML page for status ${observed.status} comes only from Google Cloud`);
+      return problems;
+    }
     if (!media) {
       problems.push(
         `content type "${contentType}" is not documented for status ${observed.status}`,

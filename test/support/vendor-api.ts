@@ -166,7 +166,7 @@ export const startAwsVendorApi = async (
     platform: 'aws',
     url,
     store,
-    call: callerOf(url, createOpenApiResponseValidator()),
+    call: callerOf(url, createOpenApiResponseValidator('aws')),
     stop: async () => {
       await close();
       await table?.drop();
@@ -216,7 +216,7 @@ export const startGcpVendorApi = async (
     platform: 'gcp',
     url,
     store: createFirestoreStore(db),
-    call: callerOf(url, createOpenApiResponseValidator()),
+    call: callerOf(url, createOpenApiResponseValidator('gcp')),
     stop: async () => {
       await close();
       await db.terminate();
