@@ -748,6 +748,105 @@ describe.each(['aws', 'gcp'] as const)('the vendor API on %s', (platform: Platfo
       expect(answer.json.results[1].message).toMatch(/usage after its end is not billed/);
     });
 
+    it('lists hours sent and rejected with their allocations and the marketplace answers', async () => {
+      const cloud: Cloud = platform === 'aws' ? 'aws' : 'gcp';
+      const {
+        entitlements: [entitlement],
+      } = await aBuyer(cloud, { purchases: 1 });
+      const openHour = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+      const [sentHour, rejectedHour] = [openHour - 2 * HOUR_MS, openHour - HOUR_MS];
+      const record = (hour: number, quantity: number, allocations?: unknown[]) => ({
+        usageId: `u-${randomUUID()}`,
+        entitlementId: vendorIdOf(entitlement!),
+        dimension: 'requests',
+        quantity,
+        timestamp: iso(hour + MINUTE_MS),
+        ...(allocations ? { allocations } : {}),
+      });
+      const posted = await call({
+        method: 'POST',
+        route: '/v1/usage',
+        key: 'usage',
+        body: {
+          records: [
+            record(sentHour, 3, [{ tags: { team: 'a' }, quantity: 2 }, { quantity: 1 }]),
+            record(sentHour, 4, [{ tags: { team: 'b', env: 'prod' }, quantity: 4 }]),
+            record(rejectedHour, 6),
+          ],
+        },
+      });
+      expect(posted.json).toMatchObject({ accepted: 3, rejected: 0 });
+      const key = (hourStartEpochMs: number) => ({
+        cloud,
+        entitlementId: entitlement!.id,
+        dimension: 'requests',
+        hourStartEpochMs,
+      });
+      const sentAt = Date.now();
+      await store.sealUsageHour(key(sentHour), sentAt);
+      await store.markUsageHour(key(sentHour), 'sent', {
+        status: 'Success',
+        meteringRecordId: 'mr-0123',
+        reason: null,
+        atEpochMs: sentAt,
+      });
+      await store.sealUsageHour(key(rejectedHour), sentAt);
+      await store.markUsageHour(key(rejectedHour), 'rejected', {
+        status: 'CustomerNotSubscribed',
+        meteringRecordId: null,
+        reason: 'CustomerNotSubscribed: the buyer is not subscribed for this hour',
+        atEpochMs: sentAt + 1,
+      });
+
+      const hours = await call({
+        route: '/v1/usage',
+        query: { entitlementId: vendorIdOf(entitlement!), from: iso(sentHour) },
+      });
+
+      expect(hours.status).toBe(200);
+      expect(hours.json).toEqual({
+        items: [
+          {
+            entitlementId: vendorIdOf(entitlement!),
+            dimension: 'requests',
+            hourStart: iso(sentHour),
+            quantity: 7,
+            allocations: [
+              { tags: { env: 'prod', team: 'b' }, quantity: 4 },
+              { tags: { team: 'a' }, quantity: 2 },
+              { tags: {}, quantity: 1 },
+            ],
+            state: 'sent',
+            sealedAt: iso(sentAt),
+            answer: {
+              status: 'Success',
+              meteringRecordId: 'mr-0123',
+              reason: null,
+              at: iso(sentAt),
+            },
+            updatedAt: iso(sentAt),
+          },
+          {
+            entitlementId: vendorIdOf(entitlement!),
+            dimension: 'requests',
+            hourStart: iso(rejectedHour),
+            quantity: 6,
+            allocations: [],
+            state: 'rejected',
+            sealedAt: iso(sentAt),
+            answer: {
+              status: 'CustomerNotSubscribed',
+              meteringRecordId: null,
+              reason: 'CustomerNotSubscribed: the buyer is not subscribed for this hour',
+              at: iso(sentAt + 1),
+            },
+            updatedAt: iso(sentAt + 1),
+          },
+        ],
+        nextCursor: null,
+      });
+    });
+
     it("refuses usage for the other cloud's purchases, which this cloud's metering never sends", async () => {
       const other: Cloud = platform === 'aws' ? 'gcp' : 'aws';
       const tenantId = `tenant-${randomUUID()}`;
