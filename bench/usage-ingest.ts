@@ -30,7 +30,9 @@ import { forEachInParallel } from './parallel';
  * (entitlement, dimension, hour) of a batch, not one per record. Store writes are counted twice:
  * `addUsage` calls, by wrapping the store the function builds, and the requests DynamoDB Local
  * receives, by a counting proxy in front of it (so nothing the SDK does in between is missed).
- * A baseline in the same run adds the same records one `addUsage` each.
+ * The goal is judged on the engine's write requests: one `addUsage` of more usage ids than one
+ * transaction holds (99 and the hour) is several. A baseline in the same run adds the same
+ * records one `addUsage` each.
  */
 
 const RECORDS_PER_BATCH = 1_000;
@@ -204,6 +206,8 @@ export const benchUsageIngest = async (
   const baselineBatches = options.baselineBatches ?? 3;
   const clients = options.clients ?? 4;
   const shapes: Shape[] = [
+    // 500 records a key: more than one transaction holds.
+    { name: 'hot', entitlements: 1, hours: 1 },
     { name: 'concentrated', entitlements: 10, hours: 1 },
     { name: 'spread', entitlements: 50, hours: 2 },
   ];
@@ -366,7 +370,10 @@ export const benchUsageIngest = async (
           },
         },
         inProcess: { grouped, baselineOneAddPerRecord: baseline },
-        goalMet: http.addUsageCallsPerBatch === distinct,
+        // Writes, not `addUsage` calls: a key with more records than a transaction holds costs
+        // several, which only the engine's count shows.
+        goalMet: http.engineWriteRequestsPerBatch <= distinct,
+        engineWriteRequestsPerDistinctKey: round(http.engineWriteRequestsPerBatch / distinct, 2),
         ratios: {
           groupedOverBaselineRecordsPerSecond: round(
             grouped.recordsPerSecond / baseline.recordsPerSecond,
