@@ -191,6 +191,29 @@ describe('Google usage reporting through Service Control', () => {
     ).toEqual([]);
   });
 
+  it("reports a cancelled purchase's final hour, which began before the cancellation", async () => {
+    const purchase = await activeUsagePurchase();
+    await record(purchase.entitlementId, 9);
+    await stack.sim.gcp.buyerAction(purchase.entitlementId, 'cancel', { immediate: true });
+    expect(
+      await stack.store.getEntitlement({ cloud: 'gcp', id: purchase.entitlementId }),
+    ).toMatchObject({ status: 'cancelled', endedAtEpochMs: expect.any(Number) });
+
+    await runReport();
+
+    expect(billedFor(purchase.usageReportingId!).map((b) => [b.value, b.startTime])).toEqual([
+      ['9', toIsoHour(hour())],
+    ]);
+    expect(
+      await stack.store.getUsageHour({
+        cloud: 'gcp',
+        entitlementId: purchase.entitlementId,
+        dimension: 'requests',
+        hourStartEpochMs: hour(),
+      }),
+    ).toMatchObject({ state: 'sent', quantity: 9 });
+  });
+
   it('refuses a call without the scheduler token', async () => {
     expect((await runReport(null)).status).toBe(401);
     expect(

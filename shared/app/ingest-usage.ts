@@ -1,6 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
-import { hasEnded, isUsable } from '../domain/entitlement';
+import { billsUsageAt, hasEnded, isUsable } from '../domain/entitlement';
 import {
   NotFoundError,
   UsageHourSealedError,
@@ -415,11 +415,10 @@ const statusRefusal = (
   entitlement: Entitlement,
   atEpochMs: number,
 ): { readonly message: string } | null => {
-  if (isUsable(entitlement.status)) return null;
+  if (billsUsageAt(entitlement, atEpochMs)) return null;
   const ended = hasEnded(entitlement.status) ? entitlement.endedAtEpochMs : null;
   if (ended === null)
     return { message: `entitlement ${vendorIdOf(entitlement)} is ${entitlement.status}` };
-  if (atEpochMs < ended) return null;
   return {
     message: `entitlement ${vendorIdOf(entitlement)} ended at ${new Date(ended).toISOString()}; usage after its end is not billed`,
   };

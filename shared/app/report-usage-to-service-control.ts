@@ -1,4 +1,4 @@
-import { isUsable } from '../domain/entitlement';
+import { billsUsageAt } from '../domain/entitlement';
 import { isRetryable } from '../domain/errors';
 import type { Entitlement, UsageHour } from '../domain/model';
 import { hourWindow, STOP_SERVICE_CODES, usageOperationId } from '../domain/usage-window';
@@ -39,8 +39,8 @@ const REPORTABLE = ['active', 'pending_plan_change', 'pending_cancellation'] as 
 const PAGE = 200;
 
 /**
- * The hourly report to Google: every closed, unsent usage hour of a usable entitlement is
- * sealed, checked and reported as one operation over exactly that hour, with a UUIDv5
+ * The hourly report to Google: every closed, unsent usage hour of a usable entitlement, and of
+ * an ended one the hours that began before its end (its final usage), is sealed, checked and reported as one operation over exactly that hour, with a UUIDv5
  * operation id from (entitlement, metric, hour), so a retry after a crash is the same operation
  * with the same quantity. Hours without usage are reported as 0, which keeps each window
  * starting where the previous one ended. A check that says to stop serving the consumer stops
@@ -51,10 +51,10 @@ export const reportUsageToServiceControl = async (
   deps: ReportUsageDeps,
 ): Promise<ReportUsageResult> => {
   const now = deps.clock.now();
-  const entitlements = await usageEntitlements(deps);
+  const entitlements: Map<string, Entitlement | null> = await usageEntitlements(deps);
   await addZeroUsageHours(
     deps,
-    entitlements.values(),
+    [...entitlements.values()].filter((entitlement) => entitlement !== null),
     (entitlement) => Object.keys(deps.metrics[entitlement.plan ?? ''] ?? {}),
     { nowEpochMs: now, hours: deps.backfillHours ?? 6 },
   );
@@ -64,6 +64,15 @@ export const reportUsageToServiceControl = async (
   let deferred = 0;
   const stopped = new Set<string>();
   const paused = new Set<string>();
+  // An hour of a purchase no longer usable (its final usage, or usage of one that never was)
+  // is rare: its purchase is read once, when its first hour comes up.
+  const entitlementOf = async (id: string): Promise<Entitlement | null> => {
+    if (!entitlements.has(id)) {
+      const stored = await deps.store.getEntitlement({ cloud: 'gcp', id });
+      entitlements.set(id, stored?.usageReportingId ? stored : null);
+    }
+    return entitlements.get(id) ?? null;
+  };
   let cursor: string | null = null;
   do {
     const page = await deps.store.listUnsentUsageHours(
@@ -72,7 +81,7 @@ export const reportUsageToServiceControl = async (
     );
     for (const hour of page.items) {
       if (stopped.has(hour.entitlementId) || paused.has(hour.entitlementId)) continue;
-      const outcome = await reportHour(deps, hour, entitlements.get(hour.entitlementId) ?? null);
+      const outcome = await reportHour(deps, hour, await entitlementOf(hour.entitlementId));
       if (outcome === 'sent') sent += 1;
       else if (outcome === 'deferred') {
         deferred += 1;
@@ -114,8 +123,15 @@ const reportHour = async (
   const reject = async (reason: string, type: UsageNewsType): Promise<void> => {
     await rejectUsageHour(deps, { hour: sealed, entitlement, type, reason });
   };
-  if (!entitlement || !isUsable(entitlement.status) || !entitlement.usageReportingId) {
-    await reject('the entitlement is not active or bills no usage', VendorEventType.usageRejected);
+  if (
+    !entitlement ||
+    !billsUsageAt(entitlement, sealed.hourStartEpochMs) ||
+    !entitlement.usageReportingId
+  ) {
+    await reject(
+      'the entitlement was not active in this hour or bills no usage',
+      VendorEventType.usageRejected,
+    );
     return 'rejected';
   }
   const metricName = deps.metrics[entitlement.plan ?? '']?.[sealed.dimension];

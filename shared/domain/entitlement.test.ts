@@ -3,6 +3,7 @@ import {
   LIFECYCLE_EVENTS,
   LifecycleEvent,
   TRANSITIONS,
+  billsUsageAt,
   isUsable,
   newEntitlement,
   nextStatus,
@@ -166,6 +167,18 @@ describe('entitlement state machine', () => {
       T0,
     );
     expect(firstSeenEnded.endedAtEpochMs).toBe(T0);
+  });
+
+  it('bills usage of a live purchase at any time, of an ended one only before its end', () => {
+    const live = anEntitlement({ status: 'active' });
+    expect(billsUsageAt(live, T0 + 10 * 3_600_000)).toBe(true);
+    const ended = anEntitlement({ status: 'cancelled', endedAtEpochMs: T0 });
+    expect(billsUsageAt(ended, T0 - 1)).toBe(true);
+    expect(billsUsageAt(ended, T0)).toBe(false);
+    expect(billsUsageAt(anEntitlement({ status: 'deleted', endedAtEpochMs: null }), T0 - 1)).toBe(
+      false,
+    );
+    expect(billsUsageAt(anEntitlement({ status: 'pending_approval' }), T0)).toBe(false);
   });
 
   it.each(ENTITLEMENT_STATUSES)('says whether %s may be used and billed', (status) => {

@@ -217,3 +217,14 @@ export const newEntitlement = (
 /** Statuses in which the buyer may use the product and usage may be billed. */
 export const isUsable = (status: EntitlementStatus): boolean =>
   status === S.active || status === S.pendingPlanChange || status === S.pendingCancellation;
+
+/**
+ * Whether usage at `atEpochMs` may be billed for the purchase: any time while it is usable, and
+ * before its end once it ended (its final usage). A purchase that ended before its end was kept
+ * (`endedAtEpochMs` null) bills none.
+ */
+export const billsUsageAt = (entitlement: Entitlement, atEpochMs: number): boolean =>
+  isUsable(entitlement.status) ||
+  (hasEnded(entitlement.status) &&
+    entitlement.endedAtEpochMs !== null &&
+    atEpochMs < entitlement.endedAtEpochMs);

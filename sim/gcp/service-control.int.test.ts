@@ -51,7 +51,7 @@ describe('Service Control through the official googleapis client', () => {
     return { ...bought, consumerId: data.usageReportingId! };
   };
 
-  const check = async (consumerId: string) =>
+  const check = async (consumerId: string, startTime = hour(0)) =>
     (
       await control.services.check({
         serviceName: SERVICE,
@@ -60,7 +60,7 @@ describe('Service Control through the official googleapis client', () => {
             operationId: 'check-1',
             operationName: 'Hourly Usage Report',
             consumerId,
-            startTime: hour(0),
+            startTime,
           },
         },
       })
@@ -93,7 +93,7 @@ describe('Service Control through the official googleapis client', () => {
     expect(answer.checkInfo?.consumerInfo?.projectNumber).toBe(consumerId.split(':')[1]);
   });
 
-  it('answers SERVICE_NOT_ACTIVATED before approval and after cancellation, CONSUMER_INVALID for strangers', async () => {
+  it('answers SERVICE_NOT_ACTIVATED before approval and for a window after cancellation, CONSUMER_INVALID for strangers', async () => {
     const bought = await sim.gcp.purchase({ plan: 'pro', usage: true });
     expect((await check(bought.usageReportingId!)).checkErrors).toEqual([
       expect.objectContaining({ code: 'SERVICE_NOT_ACTIVATED' }),
@@ -106,9 +106,12 @@ describe('Service Control through the official googleapis client', () => {
     await sim.gcp.buyerAction(active.entitlementId, 'cancel');
     expect((await check(active.consumerId)).checkErrors).toBeUndefined(); // pending cancellation still runs
     await sim.gcp.buyerAction(active.entitlementId, 'expire');
-    expect((await check(active.consumerId)).checkErrors).toEqual([
+    const afterTheEnd = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await check(active.consumerId, afterTheEnd)).checkErrors).toEqual([
       expect.objectContaining({ code: 'SERVICE_NOT_ACTIVATED' }),
     ]);
+    // A window that began while the purchase was billable still checks: its final usage.
+    expect((await check(active.consumerId)).checkErrors).toBeUndefined();
   });
 
   it('answers a check error forced through the faults route', async () => {

@@ -56,7 +56,15 @@ export const serviceControlRoutes = (deps: ServiceControlDeps): SimRoute[] => [
       const number = projectNumber(consumerId);
       const subject = number ? `project:${number}` : consumerId;
       const forced = deps.forcedCheckErrors.get(consumerId);
-      const status = deps.marketplace.consumerStatus(consumerId, serviceName);
+      // As Google's guide says, the check errs when the service was disabled before the
+      // operation's start: a window that began while the purchase was billable still checks.
+      const startMs =
+        typeof operation.startTime === 'string' ? Date.parse(operation.startTime) : Number.NaN;
+      const status = deps.marketplace.consumerStatus(
+        consumerId,
+        serviceName,
+        Number.isNaN(startMs) ? undefined : startMs,
+      );
       const checkErrors = forced
         ? [{ code: forced, subject, detail: `${forced} (forced by the simulator's faults)` }]
         : status.kind === 'unknown'
