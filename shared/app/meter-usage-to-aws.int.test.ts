@@ -1,28 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { createAwsUsageMeter } from '../adapters/aws/aws-usage-meter';
-import { createJsonLogger } from '../adapters/logging/json-logger';
 import { newEntitlement } from '../domain/entitlement';
 import { HOUR_MS, lastClosedHourStartEpochMs } from '../domain/time';
 import type { Store } from '../ports/store';
 import type { MeteringRecord } from '../ports/usage-meter';
 import type { StoreUnderTest } from '../test/store-contract';
-import { createSimulator } from '../../sim/server';
 import type { Simulator } from '../../sim/server';
 import { meteringClient } from '../../sim/aws/testing/sdk-clients';
 import { dynamoDbStoreUnderTest } from '../../test/support/stores';
-import { createRateLimiter } from './rate-limiter';
 import { meterUsageToAws } from './meter-usage-to-aws';
-
-const PRODUCT = 'demo0product0code0local01';
+import {
+  METERED_PRODUCT as PRODUCT,
+  simulatedMeteringDeps,
+  startUnpacedSimulator,
+} from '../../test/support/simulated-metering';
 
 describe('AWS metering through the simulator, on DynamoDB Local', () => {
   let sim: Simulator;
   let subject: StoreUnderTest;
   let store: Store;
   beforeAll(async () => {
-    sim = await createSimulator({ aws: { requestsPerSecond: 0 } } as Parameters<
-      typeof createSimulator
-    >[0]);
+    sim = await startUnpacedSimulator();
     subject = await dynamoDbStoreUnderTest();
     store = subject.store;
   });
@@ -31,20 +29,7 @@ describe('AWS metering through the simulator, on DynamoDB Local', () => {
     await sim?.stop();
   });
 
-  const deps = () => ({
-    store,
-    meter: createAwsUsageMeter({
-      client: meteringClient(sim.url, { maxAttempts: 1 }),
-      productCode: PRODUCT,
-    }),
-    limiter: createRateLimiter({ ratePerSecond: 1_000, clock: { now: Date.now } }),
-    clock: { now: Date.now },
-    logger: createJsonLogger({ level: 'error', write: () => undefined }),
-    eventTtlSeconds: 3_600,
-    zeroDimensions: [] as string[],
-    windowHours: 24,
-    sleep: async () => undefined,
-  });
+  const deps = () => simulatedMeteringDeps(sim, store);
 
   /** A confirmed subscription at the marketplace, and its entitlement as the notifications would store it. */
   const subscribed = async (status: 'active' | 'pending_approval' = 'active') => {
@@ -280,9 +265,7 @@ describe('AWS metering when AWS finds input invalid (ValidationException), on Dy
   let subject: StoreUnderTest;
   let store: Store;
   beforeAll(async () => {
-    sim = await createSimulator({ aws: { requestsPerSecond: 0 } } as Parameters<
-      typeof createSimulator
-    >[0]);
+    sim = await startUnpacedSimulator();
   });
   afterAll(async () => sim?.stop());
   // A table of its own per case: a run meters every due hour, and each case counts them all.
@@ -292,20 +275,7 @@ describe('AWS metering when AWS finds input invalid (ValidationException), on Dy
   });
   afterEach(async () => subject?.teardown());
 
-  const deps = (productCode = PRODUCT) => ({
-    store,
-    meter: createAwsUsageMeter({
-      client: meteringClient(sim.url, { maxAttempts: 1 }),
-      productCode,
-    }),
-    limiter: createRateLimiter({ ratePerSecond: 1_000, clock: { now: Date.now } }),
-    clock: { now: Date.now },
-    logger: createJsonLogger({ level: 'error', write: () => undefined }),
-    eventTtlSeconds: 3_600,
-    zeroDimensions: [] as string[],
-    windowHours: 24,
-    sleep: async () => undefined,
-  });
+  const deps = (productCode = PRODUCT) => simulatedMeteringDeps(sim, store, { productCode });
   const hourStartEpochMs = lastClosedHourStartEpochMs(Date.now());
 
   /**

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createAwsUsageMeter } from '../adapters/aws/aws-usage-meter';
 import { createServiceControlClient } from '../adapters/gcp/service-control-client';
 import { createJsonLogger } from '../adapters/logging/json-logger';
 import { newEntitlement } from '../domain/entitlement';
@@ -8,15 +7,16 @@ import type { Cloud, UsageHourKey } from '../domain/model';
 import { HOUR_MS, lastClosedHourStartEpochMs } from '../domain/time';
 import type { Store } from '../ports/store';
 import type { StoreUnderTest } from '../test/store-contract';
-import { createSimulator } from '../../sim/server';
 import type { Simulator } from '../../sim/server';
-import { meteringClient } from '../../sim/aws/testing/sdk-clients';
 import { STORES_UNDER_TEST } from '../../test/support/stores';
 import { meterUsageToAws } from './meter-usage-to-aws';
-import { createRateLimiter } from './rate-limiter';
+import {
+  METERED_PRODUCT as PRODUCT,
+  simulatedMeteringDeps,
+  startUnpacedSimulator,
+} from '../../test/support/simulated-metering';
 import { reportUsageToServiceControl } from './report-usage-to-service-control';
 
-const PRODUCT = 'demo0product0code0local01';
 const silent = createJsonLogger({ level: 'error', write: () => undefined });
 
 /**
@@ -37,9 +37,7 @@ describe.each(STORES_UNDER_TEST)('a usage hour refused, on %s', (_name, open) =>
   let subject: StoreUnderTest;
   let store: Store;
   beforeAll(async () => {
-    sim = await createSimulator({ aws: { requestsPerSecond: 0 } } as Parameters<
-      typeof createSimulator
-    >[0]);
+    sim = await startUnpacedSimulator();
     subject = await open();
     store = subject.store;
   });
@@ -86,20 +84,7 @@ describe.each(STORES_UNDER_TEST)('a usage hour refused, on %s', (_name, open) =>
       hourStartEpochMs: lastClosedHourStartEpochMs(Date.now()) - 29 * HOUR_MS,
     };
     await addUsage(key, 9);
-    const deps = (s: Store) => ({
-      store: s,
-      meter: createAwsUsageMeter({
-        client: meteringClient(sim.url, { maxAttempts: 1 }),
-        productCode: PRODUCT,
-      }),
-      limiter: createRateLimiter({ ratePerSecond: 1_000, clock: { now: Date.now } }),
-      clock: { now: Date.now },
-      logger: silent,
-      eventTtlSeconds: 3_600,
-      zeroDimensions: [] as string[],
-      windowHours: 48,
-      sleep: async () => undefined,
-    });
+    const deps = (s: Store) => simulatedMeteringDeps(sim, s, { windowHours: 48 });
 
     await expect(meterUsageToAws(deps(dyingAfterRejection(store)))).rejects.toBeInstanceOf(
       StoreUnavailableError,
