@@ -12,7 +12,12 @@ import type { AwsStack } from './support/aws-stack';
 import { addUsage, hourAgo, scheduledEvent, subscribe, usageKey } from './support/aws-usage';
 import { SCHEDULER_SERVICE_ACCOUNT, signUpAndSettle, startGcpStack } from './support/gcp-stack';
 import type { GcpStack } from './support/gcp-stack';
-import { startAwsVendorApi, startGcpVendorApi } from './support/vendor-api';
+import {
+  linkAccount,
+  startAwsVendorApi,
+  startGcpVendorApi,
+  unlinkAccount,
+} from './support/vendor-api';
 import type { VendorApiUnderTest } from './support/vendor-api';
 import { startWebhookReceiver } from './support/webhook-receiver';
 import type { WebhookReceiver } from './support/webhook-receiver';
@@ -143,20 +148,9 @@ describe('the events real Google Cloud flows send, against the published schemas
       await api.call({ route: '/v1/entitlements/{id}', params: { id: `gcp:${id}` } })
     ).json as { tenantId: string };
     const accountId = `gcp:${bought.accountId}`;
-    const unlinked = await api.call({
-      method: 'DELETE',
-      route: '/v1/tenants/{tenantId}/accounts/{accountId}',
-      params: { tenantId, accountId },
-      key: 'admin',
-    });
+    const unlinked = await unlinkAccount(api, tenantId, accountId);
     expect(unlinked.status).toBe(200);
-    const linked = await api.call({
-      method: 'POST',
-      route: '/v1/tenants/{tenantId}/accounts',
-      params: { tenantId },
-      key: 'admin',
-      body: { accountId },
-    });
+    const linked = await linkAccount(api, tenantId, accountId);
     expect(linked.status).toBe(201);
 
     // Usage: a dimension no metric fits, and a consumer whose billing Google disabled.
@@ -265,20 +259,9 @@ describe('the events real AWS flows send, against the published schemas', () => 
       style: 'eventbridge',
     });
     const accountId = `aws:${second.customerAWSAccountId}`;
-    const linked = await api.call({
-      method: 'POST',
-      route: '/v1/tenants/{tenantId}/accounts',
-      params: { tenantId },
-      key: 'admin',
-      body: { accountId },
-    });
+    const linked = await linkAccount(api, tenantId, accountId);
     expect(linked.status).toBe(201);
-    const unlinked = await api.call({
-      method: 'DELETE',
-      route: '/v1/tenants/{tenantId}/accounts/{accountId}',
-      params: { tenantId, accountId },
-      key: 'admin',
-    });
+    const unlinked = await unlinkAccount(api, tenantId, accountId);
     expect(unlinked.status).toBe(200);
 
     await stack.sim.aws.act(current.licenseArn, 'unsubscribe');

@@ -8,7 +8,13 @@ import { billedFor, hourAgo, scheduledEvent, subscribe } from './support/aws-usa
 import type { Buyer } from './support/aws-usage';
 import { HANDOFF_SECRET, signUpAndSettle, startGcpStack } from './support/gcp-stack';
 import type { GcpStack } from './support/gcp-stack';
-import { seedAccount, startAwsVendorApi, startGcpVendorApi } from './support/vendor-api';
+import {
+  linkAccount,
+  seedAccount,
+  startAwsVendorApi,
+  startGcpVendorApi,
+  unlinkAccount,
+} from './support/vendor-api';
 import type { VendorApiUnderTest } from './support/vendor-api';
 import { startWebhookReceiver } from './support/webhook-receiver';
 import type { WebhookReceiver } from './support/webhook-receiver';
@@ -41,12 +47,7 @@ const accountEventsOf = async (api: VendorApiUnderTest, accountId: string, fromE
 
 /** Unlinks the account from its tenant through the API, as an admin does. */
 const unlink = async (api: VendorApiUnderTest, tenantId: string, accountId: string) => {
-  const unlinked = await api.call({
-    method: 'DELETE',
-    route: '/v1/tenants/{tenantId}/accounts/{accountId}',
-    params: { tenantId, accountId },
-    key: 'admin',
-  });
+  const unlinked = await unlinkAccount(api, tenantId, accountId);
   expect([unlinked.status, unlinked.json.tenantId]).toEqual([200, null]);
 };
 
@@ -129,13 +130,7 @@ describe('the vendor API on AWS, after a buyer subscribed and registered', () =>
       productCode: PRODUCT_CODE,
       style: 'eventbridge',
     });
-    const linked = await api.call({
-      method: 'POST',
-      route: '/v1/tenants/{tenantId}/accounts',
-      params: { tenantId },
-      key: 'admin',
-      body: { accountId: `aws:${second.customerAWSAccountId}` },
-    });
+    const linked = await linkAccount(api, tenantId, `aws:${second.customerAWSAccountId}`);
     expect([linked.status, linked.json.tenantId]).toEqual([201, tenantId]);
     const after = await api.call({ route: '/v1/tenants/{tenantId}', params: { tenantId } });
     expect((after.json.entitlements as Array<{ id: string }>).map((e) => e.id).sort()).toEqual(
@@ -266,12 +261,7 @@ describe('the vendor API on Google Cloud, after a buyer purchased and signed up'
     const hours = await api.call({ route: '/v1/usage', query: { entitlementId } });
     expect(hours.json.items).toMatchObject([{ dimension: 'requests', quantity: 4, state: 'open' }]);
 
-    const unlinked = await api.call({
-      method: 'DELETE',
-      route: '/v1/tenants/{tenantId}/accounts/{accountId}',
-      params: { tenantId, accountId: `gcp:${bought.accountId}` },
-      key: 'admin',
-    });
+    const unlinked = await unlinkAccount(api, tenantId, `gcp:${bought.accountId}`);
     expect([unlinked.status, unlinked.json.tenantId]).toEqual([200, null]);
     const after = await api.call({ route: '/v1/entitlements/{id}', params: { id: entitlementId } });
     expect(after.json.tenantId).toBeNull();
@@ -367,13 +357,7 @@ describe.each(['aws', 'gcp'] as const)(
     it('delivers the event of a link at once, and a replayed event again', async () => {
       const account = await seedAccount(api.store, { cloud: platform, status: 'active' });
       const tenantId = `tenant-${randomUUID()}`;
-      const linked = await api.call({
-        method: 'POST',
-        route: '/v1/tenants/{tenantId}/accounts',
-        params: { tenantId },
-        key: 'admin',
-        body: { accountId: vendorIdOf(account) },
-      });
+      const linked = await linkAccount(api, tenantId, vendorIdOf(account));
       expect(linked.status).toBe(201);
       const [delivered] = receiver.received;
       expect(delivered?.event).toMatchObject({

@@ -77,6 +77,33 @@ export interface VendorApiUnderTest {
   stop(): Promise<void>;
 }
 
+/** An admin's `POST /v1/tenants/{tenantId}/accounts`: links the account (a vendor id) there. */
+export const linkAccount = (
+  api: VendorApiUnderTest,
+  tenantId: string,
+  accountId: string,
+): Promise<Answer> =>
+  api.call({
+    method: 'POST',
+    route: '/v1/tenants/{tenantId}/accounts',
+    params: { tenantId },
+    key: 'admin',
+    body: { accountId },
+  });
+
+/** An admin's `DELETE /v1/tenants/{tenantId}/accounts/{accountId}`. */
+export const unlinkAccount = (
+  api: VendorApiUnderTest,
+  tenantId: string,
+  accountId: string,
+): Promise<Answer> =>
+  api.call({
+    method: 'DELETE',
+    route: '/v1/tenants/{tenantId}/accounts/{accountId}',
+    params: { tenantId, accountId },
+    key: 'admin',
+  });
+
 const pathOf = (input: CallInput): string => {
   if (input.path !== undefined) return input.path;
   if (input.route === null) throw new Error('give a path for a request with no route');
