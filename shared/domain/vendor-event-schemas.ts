@@ -200,7 +200,10 @@ interface Subject {
 }
 
 const ALWAYS: Presence = { kind: 'always' };
-const UNTIL_SIGNUP: Presence = { kind: 'nullable', nullWhen: 'the buyer has not signed up yet' };
+const UNTIL_SIGNUP: Presence = {
+  kind: 'nullable',
+  nullWhen: 'the account has no tenant: its buyer has not signed up yet, or an admin unlinked it',
+};
 const NOT_AT_HAND: Presence = { kind: 'nullable', nullWhen: 'the purchase was not at hand' };
 
 const ENTITLEMENT_SUBJECT: Subject = {
@@ -218,7 +221,8 @@ const USAGE_SUBJECT: Subject = {
   entitlementId: NOT_AT_HAND,
   tenantId: {
     kind: 'nullable',
-    nullWhen: 'the buyer has not signed up or the purchase was not at hand',
+    nullWhen:
+      'the account has no tenant (not signed up, or unlinked) or the purchase was not at hand',
   },
 };
 
