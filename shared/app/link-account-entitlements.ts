@@ -42,7 +42,9 @@ export const setEntitlementTenant = async (
   return false;
 };
 
-const tenantOf = (account: Account | null): string | null => account?.tenant?.tenantId ?? null;
+/** The tenant an account is linked to, or `null`. */
+export const tenantOf = (account: Account | null): string | null =>
+  account?.tenant?.tenantId ?? null;
 
 /**
  * Makes every purchase of the account carry the account's tenant (or none), whatever the

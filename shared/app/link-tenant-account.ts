@@ -9,7 +9,7 @@ import { VendorEventType, vendorIdOf } from '../domain/vendor-events';
 import type { Clock } from '../ports/clock';
 import type { Store } from '../ports/store';
 import { allEntitlements } from './all-entitlements';
-import { followAccountTenant } from './link-account-entitlements';
+import { followAccountTenant, tenantOf } from './link-account-entitlements';
 
 export interface TenantAccountDeps {
   readonly store: Store;
@@ -55,8 +55,6 @@ export const TenantLinkAction = {
 } as const;
 
 const DEFAULT_MAX_ATTEMPTS = 5;
-
-const tenantOf = (account: Account | null): string | null => account?.tenant?.tenantId ?? null;
 
 /**
  * The one write of a link or unlink: the account, the audit record naming who did it, and the
