@@ -1,6 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
-import { billsUsageAt, hasEnded, isUsable } from '../domain/entitlement';
+import { billsUsageAt, isUsable } from '../domain/entitlement';
 import {
   NotFoundError,
   UsageHourSealedError,
@@ -416,7 +416,7 @@ const statusRefusal = (
   atEpochMs: number,
 ): { readonly message: string } | null => {
   if (billsUsageAt(entitlement, atEpochMs)) return null;
-  const ended = hasEnded(entitlement.status) ? entitlement.endedAtEpochMs : null;
+  const ended = entitlement.endedAtEpochMs;
   if (ended === null)
     return { message: `entitlement ${vendorIdOf(entitlement)} is ${entitlement.status}` };
   return {
@@ -431,8 +431,7 @@ const awsRefusal = (
   nowEpochMs: number,
 ): { readonly code: UsageRejection; readonly message: string } | null => {
   if (entitlement.cloud !== 'aws') return null;
-  const ended = hasEnded(entitlement.status) ? entitlement.endedAtEpochMs : null;
-  const refusal = awsSendRefusal(hourStart, nowEpochMs, ended);
+  const refusal = awsSendRefusal(hourStart, nowEpochMs, entitlement.endedAtEpochMs);
   if (refusal === null) return null;
   const since = new Date(refusal.sinceEpochMs).toISOString();
   return refusal.reason === 'month_closed'
@@ -745,17 +744,18 @@ export const ingestUsage = async (
         const flat = members.flatMap((member) => member.records.map(() => member));
         const culprit = at ? flat[Number(at[1])] : undefined;
         const refused = culprit ? [culprit] : members;
-        const code =
+        const [code, message] =
           error instanceof UsageHourTotalTooLargeError
-            ? UsageRejection.hourTotalTooLarge
-            : UsageRejection.invalidAllocations;
+            ? [
+                UsageRejection.hourTotalTooLarge,
+                `it would take the total of hour ${toIsoHour(key.hourStartEpochMs)} past ${MAX_USAGE_QUANTITY}, the most a marketplace takes for an hour`,
+              ]
+            : [UsageRejection.invalidAllocations, error.message];
         for (const member of refused) {
           results[member.candidate.index] = rejected(
             member.candidate.record.usageId,
             code,
-            error instanceof UsageHourTotalTooLargeError
-              ? `it would take the total of hour ${toIsoHour(key.hourStartEpochMs)} past ${MAX_USAGE_QUANTITY}, the most a marketplace takes for an hour`
-              : error.message,
+            message,
           );
         }
         members = members.filter((member) => !refused.includes(member));

@@ -243,7 +243,7 @@ const isRecordFault = (error: unknown): boolean =>
 
 /**
  * BatchMeterUsage exceptions for input that breaks a constraint of AWS's model: one record's
- * (a quantity over 2^31 − 1) or the call's own. Halving finds such a record, but one refused
+ * (a malformed account id, say) or the call's own. Halving finds such a record, but one refused
  * alone is to blame only when other records of its call went through.
  */
 const MAYBE_RECORD_FAULTS: ReadonlySet<string> = new Set(['ValidationException']);

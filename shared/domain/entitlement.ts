@@ -220,11 +220,9 @@ export const isUsable = (status: EntitlementStatus): boolean =>
 
 /**
  * Whether usage at `atEpochMs` may be billed for the purchase: any time while it is usable, and
- * before its end once it ended (its final usage). A purchase that ended before its end was kept
- * (`endedAtEpochMs` null) bills none.
+ * before its end once it ended (its final usage; `endedAtEpochMs` is set only then). A purchase
+ * that ended before its end was kept (`endedAtEpochMs` null) bills none.
  */
 export const billsUsageAt = (entitlement: Entitlement, atEpochMs: number): boolean =>
   isUsable(entitlement.status) ||
-  (hasEnded(entitlement.status) &&
-    entitlement.endedAtEpochMs !== null &&
-    atEpochMs < entitlement.endedAtEpochMs);
+  (entitlement.endedAtEpochMs !== null && atEpochMs < entitlement.endedAtEpochMs);
